@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then builds and runs
+# the whole suite in four builds (gcc -Werror, clang -Werror, gcc
+# ThreadSanitizer, gcc AddressSanitizer+UBSan), then checks that the
+# negative controls still make their tests fail. Any failure, race report
+# or sanitizer report fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+crew_ensure_packages "${CREW_BUILD_PACKAGES[@]}"
+
+builds=(gcc clang tsan asan)
+if [ $# -gt 0 ]; then
+    builds=("$@")
+fi
+
+# Sanitizer reports must fail the test that produced them.
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 exitcode=66"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+
+total_ok=0
+total_fail=0
+
+configure() { # dir, CC, meson options...
+    local dir=$1 compiler=$2
+    shift 2
+    if [ -d "$dir" ]; then
+        CC=$compiler meson setup --wipe "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    else
+        mkdir -p "$(dirname "$dir")"
+        CC=$compiler meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    fi
+}
+
+count_results() { # dir: adds the build's per-case counts to the totals
+    # Criterion closes with "Synthesis: Tested: N | Passing: N | Failing: N |
+    # Crashing: N"; the plain driver with "<suite>: N passed, N failed".
+    local log=$1/meson-logs/testlog.txt counts
+    counts=$(awk '
+        /Synthesis: Tested:/ { ok += $7; bad += $10 + $13 }
+        /^[a-z_]+: [0-9]+ passed, [0-9]+ failed$/ { ok += $2; bad += $4 }
+        END { printf "%d %d", ok, bad }' "$log")
+    total_ok=$((total_ok + ${counts% *}))
+    total_fail=$((total_fail + ${counts#* }))
+}
+
+run_build() { # name
+    local name=$1 dir=build/ci-$1
+    echo "=== build $name"
+    case $name in
+        gcc)   configure "$dir" gcc   -Dwerror=true -Dbuildtype=release ;;
+        clang) configure "$dir" clang -Dwerror=true -Dbuildtype=release ;;
+        tsan)  configure "$dir" gcc   -Dwerror=true -Dbuildtype=debugoptimized \
+                   -Db_sanitize=thread -Db_lundef=false -Dtest_scale=20 ;;
+        asan)  configure "$dir" gcc   -Dwerror=true -Dbuildtype=debugoptimized \
+                   -Db_sanitize=address,undefined -Db_lundef=false -Dtest_scale=30 \
+                   -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all ;;
+        *) echo "unknown build $name"; return 1 ;;
+    esac
+    ninja -C "$dir"
+    local rc=0
+    meson test -C "$dir" --print-errorlogs --num-processes 1 || rc=$?
+    count_results "$dir"
+    # A sanitizer report that did not change an exit code still fails us.
+    if grep -qE "WARNING: ThreadSanitizer|ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" \
+            "$dir/meson-logs/testlog.txt"; then
+        echo "crew: sanitizer report in build $name"
+        rc=1
+    fi
+    return $rc
+}
+
+status=0
+for b in "${builds[@]}"; do
+    if [ "$b" = negative ]; then
+        bash scripts/negative-controls.sh || status=1
+        continue
+    fi
+    run_build "$b" || status=1
+done
+if [ $# -eq 0 ]; then
+    bash scripts/negative-controls.sh || status=1
+fi
+
+echo "tests: $total_ok passed, $total_fail failed"
+exit $status
