@@ -32,9 +32,35 @@ static inline void bench_consume(uintptr_t v)
     __asm__ volatile("" : : "r"(v) : "memory");
 }
 
+/* A sample's summary: bench_summarize sorts v in place. */
+typedef struct bench_summary {
+    double median, min, max;
+} bench_summary;
+bench_summary bench_summarize(double *v, size_t n);
+
+/* The p-quantile (0 < p <= 1) of n sorted values, nearest rank. */
+double bench_percentile(const double *sorted, size_t n, double p);
+
+/* Whether the workload should run implementation `name`: no --impl given,
+ * or --impl names it. */
+int bench_selected(const bench_opts *o, const char *name);
+
+/* --impl names one of `names` (NULL-terminated), or is absent; otherwise
+ * prints the choices and returns -1. */
+int bench_check_impl(const bench_opts *o, const char *workload,
+                     const char *const *names);
+
+/* The sequential twin of fib, in its own translation unit (seq_fib.c) so
+ * no caller can inline or specialize it: plain recursive calls. */
+long seq_fib(long n);
+
 #define BENCH_WORKLOADS(X)                                                   \
     X(deque, "Chase-Lev push+pop pair cost and steal throughput")           \
-    X(objpool, "object pool acquire+release against malloc+free")
+    X(objpool, "object pool acquire+release against malloc+free")           \
+    X(fib, "fork-join fib(n), no cutoff, against its sequential twin")      \
+    X(submit, "tiny tasks from outside threads: tasks per second")          \
+    X(wake, "latency from a submit on a sleeping pool to the task start")   \
+    X(idle, "CPU used by an idle pool after a burst of work")
 
 #define BENCH_DECLARE(name, help) int bench_##name(const bench_opts *o);
 BENCH_WORKLOADS(BENCH_DECLARE)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,6 +66,183 @@ CREW_API void crew_objpool_release(crew_objpool *p, void *obj);
 CREW_API void crew_objpool_destroy(crew_objpool *p);
 /* Counts; exact when no acquire or release is in flight. */
 CREW_API void crew_objpool_stats_get(const crew_objpool *p, crew_objpool_stats *out);
+
+
+/* ------------------------------------------------------------------ */
+/* Pools                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef void *(*crew_fn)(void *arg);
+
+typedef struct crew_pool crew_pool;
+
+typedef struct crew_config {
+    size_t      size;             /* sizeof(crew_config), set by crew_config_default: lets the struct grow */
+    unsigned    workers;          /* 0: the CPUs this process may run on (sched_getaffinity) */
+    size_t      queue_limit;      /* most external submissions waiting; 0: unbounded */
+    bool        block_when_full;  /* full queue: crew_submit waits (true) or fails EAGAIN */
+    unsigned    spin_us;          /* how long an idle worker searches before sleeping */
+    size_t      stack_size;       /* worker stack bytes; 0: the system default */
+    const char *name;             /* worker thread name prefix (the kernel keeps 15 chars) */
+    void      (*on_worker_start)(unsigned index, void *ctx);  /* optional, in each worker */
+    void      (*on_worker_stop)(unsigned index, void *ctx);   /* optional */
+    void      (*on_cancel)(crew_fn fn, void *arg, void *ctx); /* optional: a posted task that will never run */
+    void       *ctx;
+} crew_config;
+
+CREW_API void       crew_config_default(crew_config *cfg);
+/* NULL cfg: defaults. NULL + errno (EINVAL, ENOMEM, EAGAIN: no threads). */
+CREW_API crew_pool *crew_pool_create(const crew_config *cfg);
+/* Stops outside submissions (ESHUTDOWN); with cancel_pending, cancels the
+ * outside submissions that have not started. Returns when nothing runs.
+ * Idempotent. From one of the pool's workers: EDEADLK. */
+CREW_API int        crew_pool_shutdown(crew_pool *pool, bool cancel_pending);
+/* Shutdown without cancelling, join the workers, free everything.
+ * From one of the pool's workers: EDEADLK, nothing destroyed. */
+CREW_API int        crew_pool_destroy(crew_pool *pool);
+CREW_API unsigned   crew_pool_workers(const crew_pool *pool);
+/* 0..workers-1 inside a worker, -1 elsewhere. */
+CREW_API int        crew_worker_index(void);
+
+/* ------------------------------------------------------------------ */
+/* Executor: submit from any thread                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct crew_future crew_future;
+
+CREW_API crew_future *crew_submit(crew_pool *pool, crew_fn fn, void *arg);
+CREW_API int          crew_post(crew_pool *pool, crew_fn fn, void *arg);
+CREW_API int          crew_future_wait(crew_future *f, void **result);
+CREW_API int          crew_future_timedwait(crew_future *f, const struct timespec *abstime,
+                                            void **result);
+CREW_API bool         crew_future_done(const crew_future *f);
+CREW_API int          crew_future_cancel(crew_future *f);
+CREW_API void         crew_future_release(crew_future *f);
+
+typedef struct crew_group crew_group;
+CREW_API crew_group  *crew_group_create(crew_pool *pool);
+CREW_API int          crew_group_post(crew_group *g, crew_fn fn, void *arg);
+CREW_API int          crew_group_wait(crew_group *g);
+CREW_API void         crew_group_destroy(crew_group *g);
+
+/* ------------------------------------------------------------------ */
+/* Fork-join: inside a task                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct crew_task { void *crew_reserved_[6]; } crew_task;
+
+CREW_API int crew_run(crew_pool *pool, crew_fn fn, void *arg, void **result);
+
+/* ------------------------------------------------------------------ */
+/* Statistics                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct crew_stats {
+    uint64_t tasks_run, spawns, steals, failed_steals, injected, sleeps, wakeups;
+} crew_stats;
+CREW_API void crew_pool_stats(const crew_pool *pool, crew_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* Private: the spawn/sync fast path. Nothing below is API; the layout */
+/* may change in any release (programs see it only through the inline */
+/* functions, which the library's own copies mirror).                  */
+/* ------------------------------------------------------------------ */
+
+/* A task record: what crew_task's reserved words hold. */
+typedef struct crew_job_ {
+    crew_fn   fn;
+    void     *arg;
+    void     *result;
+    uint32_t  state;   /* atomic (builtins): CREW_JOB_* of the library */
+    uint32_t  flags;
+    void     *runner;  /* atomic: the worker that stole or claimed it */
+    void    (*finish)(struct crew_job_ *job, void *worker); /* NULL: spawned */
+} crew_job_;
+
+#define CREW_PRIVATE_SPAWNS_ 64
+
+typedef struct crew_worker_hot_ {
+    unsigned  priv_lo, priv_hi;     /* owner only: private spawns [lo, hi) */
+    int       request;              /* atomic: a thief asks for a task */
+    unsigned  reserved_;
+    const unsigned *sleepers;       /* atomic: the pool's sleeping workers */
+    uint64_t  spawns;               /* atomic, written by the owner only */
+    uint64_t  inline_runs;          /* atomic, written by the owner only */
+    crew_job_ *priv[CREW_PRIVATE_SPAWNS_];
+} crew_worker_hot_;
+
+extern CREW_API _Thread_local crew_worker_hot_ *crew_current_worker_
+    __attribute__((tls_model("initial-exec")));
+
+CREW_API void  crew_spawn_slow_(crew_worker_hot_ *w, crew_job_ *j);
+CREW_API void *crew_sync_slow_(crew_worker_hot_ *w, crew_job_ *j);
+/* Out-of-line copies, for other languages and for function pointers. */
+CREW_API void  crew_spawn_extern(crew_task *t, crew_fn fn, void *arg);
+CREW_API void *crew_sync_extern(crew_task *t);
+
+_Static_assert(sizeof(crew_job_) <= sizeof(crew_task), "crew_task too small");
+
+static inline void crew_count_(uint64_t *c)
+{
+    __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
+}
+
+/* Makes fn(arg) available to thieves. Never fails. No lock, no malloc, no
+ * fence: the task goes on the worker's private prefix, and is published to
+ * its Chase-Lev deque only when a thief asks or a worker sleeps. */
+static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
+{
+    crew_job_ *j = (crew_job_ *)(void *)t;
+    crew_worker_hot_ *w = crew_current_worker_;
+    j->fn = fn;
+    j->arg = arg;
+    j->finish = 0;
+    j->state = 0;
+    j->flags = 0;
+    j->runner = 0;
+    if (__builtin_expect(w == 0 || w->priv_hi == CREW_PRIVATE_SPAWNS_ ||
+                             (__atomic_load_n(&w->request, __ATOMIC_RELAXED) |
+                              __atomic_load_n(w->sleepers, __ATOMIC_RELAXED)) != 0,
+                         0)) {
+        crew_spawn_slow_(w, j);
+        return;
+    }
+    w->priv[w->priv_hi++] = j;
+    crew_count_(&w->spawns);
+}
+
+/* Returns fn(arg)'s result: runs it here if nobody stole it, otherwise
+ * works on the thief's subtasks (leapfrogging) or sleeps until it is done.
+ * Syncs happen in reverse spawn order. */
+static inline void *crew_sync(crew_task *t)
+{
+    crew_job_ *j = (crew_job_ *)(void *)t;
+    crew_worker_hot_ *w = crew_current_worker_;
+    if (__builtin_expect(w != 0 && w->priv_hi > w->priv_lo &&
+                             w->priv[w->priv_hi - 1] == j,
+                         1)) {
+        w->priv_hi--;
+        crew_count_(&w->inline_runs);
+        return j->fn(j->arg);
+    }
+    return crew_sync_slow_(w, j);
+}
+
+/* crew_sync for a task known to run `fn`: the unstolen path is a direct
+ * call the compiler can see (Lace's SYNC). fn must be the spawned one. */
+static inline void *crew_sync_call(crew_task *t, crew_fn fn)
+{
+    crew_job_ *j = (crew_job_ *)(void *)t;
+    crew_worker_hot_ *w = crew_current_worker_;
+    if (__builtin_expect(w != 0 && w->priv_hi > w->priv_lo &&
+                             w->priv[w->priv_hi - 1] == j,
+                         1)) {
+        w->priv_hi--;
+        crew_count_(&w->inline_runs);
+        return fn(j->arg);
+    }
+    return crew_sync_slow_(w, j);
+}
 
 #ifdef __cplusplus
 }

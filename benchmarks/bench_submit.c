@@ -1,0 +1,316 @@
+/* crew-bench submit: N tiny tasks handed to a pool by outside threads, in
+ * tasks per second. The producers (1, then 2, splitting N) are threads
+ * created before the clock starts; they start together at a barrier. The
+ * clock stops when every task has run and every producer has returned.
+ *   impl=crew_post    crew_post of each task;
+ *   impl=crew_submit  crew_submit of each task, then crew_future_wait and
+ *                     crew_future_release of every future, in order;
+ *   impl=mutex_pool   peer_mutex_pool_post (one mutex, one FIFO, condvar);
+ *   impl=raw_threads  pthread_create + pthread_join per task, on a smaller
+ *                     N (N/50, at most 20,000): it is that slow. Its
+ *                     lines say workers=0: each task is its own thread.
+ * The task marks its own index (a byte per task) and counts itself; the
+ * one that completes the count posts a semaphore. After each run every
+ * index must have been marked exactly once, and every future must hold
+ * its task's argument: anything else fails the run. Implementations run
+ * interleaved, --repeat times (default 5), after an untimed warm-up.
+ * crew's lines add its worker sleeps and wake calls per task. */
+#include "bench.h"
+
+#include <crew.h>
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer_mutex_pool.h"
+
+enum { IMPL_CREW_POST, IMPL_CREW_SUBMIT, IMPL_MUTEX_POOL, IMPL_RAW, NIMPLS };
+static const char *const impl_names[] = {"crew_post", "crew_submit",
+                                         "mutex_pool", "raw_threads", NULL};
+
+#define MAX_PRODUCERS 2
+#define RAW_MAX 20000
+#define TIMEOUT_S 60
+
+/* What the tiny task touches. One run at a time. */
+static struct {
+    unsigned char *seen; /* per task, incremented atomically */
+    long n;
+    _Atomic long done;
+    sem_t all_done;
+} tally;
+
+static void *tiny_task(void *arg)
+{
+    uintptr_t i = (uintptr_t)arg;
+    /* Read before counting: once counted, the next run may reset tally. */
+    long last = tally.n - 1;
+    __atomic_fetch_add(&tally.seen[i], 1, __ATOMIC_RELAXED);
+    /* Release: the marks above are visible to whoever sees the count. */
+    if (atomic_fetch_add_explicit(&tally.done, 1, memory_order_acq_rel) == last)
+        sem_post(&tally.all_done);
+    return arg;
+}
+
+typedef struct producer {
+    pthread_t tid;
+    int impl;
+    long begin, end;
+    crew_pool *pool;
+    peer_mutex_pool *mpool;
+    crew_future **futures; /* indexed like the tasks */
+    pthread_barrier_t *start;
+    int err;               /* an errno value, or -1: a wrong result */
+} producer;
+
+static void *producer_main(void *arg)
+{
+    producer *p = arg;
+    pthread_barrier_wait(p->start);
+    for (long i = p->begin; i < p->end && p->err == 0; i++) {
+        void *a = (void *)(uintptr_t)i;
+        switch (p->impl) {
+        case IMPL_CREW_POST:
+            p->err = crew_post(p->pool, tiny_task, a);
+            break;
+        case IMPL_CREW_SUBMIT:
+            p->futures[i] = crew_submit(p->pool, tiny_task, a);
+            if (p->futures[i] == NULL)
+                p->err = errno;
+            break;
+        case IMPL_MUTEX_POOL:
+            p->err = peer_mutex_pool_post(p->mpool, tiny_task, a);
+            break;
+        case IMPL_RAW: {
+            pthread_t t;
+            p->err = pthread_create(&t, NULL, tiny_task, a);
+            if (p->err == 0)
+                pthread_join(t, NULL);
+            break;
+        }
+        }
+    }
+    if (p->impl == IMPL_CREW_SUBMIT) {
+        for (long i = p->begin; i < p->end; i++) {
+            if (p->futures[i] == NULL)
+                continue;
+            void *r = NULL;
+            int rc = crew_future_wait(p->futures[i], &r);
+            if (rc != 0 && p->err == 0)
+                p->err = rc;
+            else if (r != (void *)(uintptr_t)i && p->err == 0)
+                p->err = -1;
+            crew_future_release(p->futures[i]);
+            p->futures[i] = NULL;
+        }
+    }
+    return NULL;
+}
+
+typedef struct setup {
+    crew_pool *pool;
+    peer_mutex_pool *mpool;
+    crew_future **futures;
+} setup;
+
+/* One run; returns seconds, or -1 after printing why. */
+static double run_once(const setup *s, int impl, int nproducers, long n)
+{
+    memset(tally.seen, 0, (size_t)n);
+    tally.n = n;
+    atomic_store_explicit(&tally.done, 0, memory_order_relaxed);
+
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)nproducers + 1);
+    producer prod[MAX_PRODUCERS];
+    int started = 0, err = 0;
+    for (int k = 0; k < nproducers; k++) {
+        prod[k] = (producer){.impl = impl,
+                             .begin = n * k / nproducers,
+                             .end = n * (k + 1) / nproducers,
+                             .pool = s->pool,
+                             .mpool = s->mpool,
+                             .futures = s->futures,
+                             .start = &start};
+        err = pthread_create(&prod[k].tid, NULL, producer_main, &prod[k]);
+        if (err != 0)
+            break;
+        started++;
+    }
+    if (err != 0) {
+        /* A producer may be waiting at the barrier already: give up. */
+        fprintf(stderr, "crew-bench submit: pthread_create: %s\n",
+                strerror(err));
+        exit(1);
+    }
+    pthread_barrier_wait(&start);
+    double t0 = bench_now();
+    /* Every task ran (a lost task or a lost wake-up shows as a timeout),
+     * then every producer returned (crew_submit's waited on its futures). */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += TIMEOUT_S;
+    int rc;
+    while ((rc = sem_timedwait(&tally.all_done, &deadline)) != 0 &&
+           errno == EINTR)
+        ;
+    if (rc != 0) {
+        fprintf(stderr,
+                "crew-bench submit: impl=%s producers=%d n=%ld: TIMEOUT, "
+                "%ld tasks ran in %d s (lost task or lost wake-up?)\n",
+                impl_names[impl], nproducers, n,
+                atomic_load_explicit(&tally.done, memory_order_relaxed),
+                TIMEOUT_S);
+        for (int k = 0; k < started; k++)
+            if (prod[k].err > 0)
+                fprintf(stderr, "crew-bench submit: producer %d: %s\n", k,
+                        strerror(prod[k].err));
+        exit(1);
+    }
+    for (int k = 0; k < started; k++)
+        pthread_join(prod[k].tid, NULL);
+    double t = bench_now() - t0;
+    for (int k = 0; k < started; k++)
+        if (prod[k].err != 0) {
+            fprintf(stderr, "crew-bench submit: impl=%s producer %d: %s\n",
+                    impl_names[impl], k,
+                    prod[k].err < 0 ? "WRONG RESULT from a future"
+                                    : strerror(prod[k].err));
+            return -1;
+        }
+    pthread_barrier_destroy(&start);
+
+    long done = atomic_load_explicit(&tally.done, memory_order_acquire);
+    long missing = 0, repeated = 0;
+    for (long i = 0; i < n; i++) {
+        unsigned char v = __atomic_load_n(&tally.seen[i], __ATOMIC_RELAXED);
+        missing += v == 0;
+        repeated += v > 1;
+    }
+    if (done != n || missing != 0 || repeated != 0) {
+        fprintf(stderr,
+                "crew-bench submit: impl=%s producers=%d n=%ld: %ld tasks "
+                "counted, %ld never ran, %ld ran more than once\n",
+                impl_names[impl], nproducers, n, done, missing, repeated);
+        return -1;
+    }
+    return t;
+}
+
+int bench_submit(const bench_opts *o)
+{
+    if (bench_check_impl(o, "submit", impl_names) != 0)
+        return 2;
+    long n = o->n > 0 ? o->n : 1000000;
+    long raw_n = n / 50 < RAW_MAX ? n / 50 : RAW_MAX;
+    if (raw_n < 100)
+        raw_n = n < 100 ? n : 100;
+    int repeat = o->repeat > 0 ? o->repeat : 5;
+    unsigned workers = o->workers > 0 ? o->workers : 2;
+
+    int status = 0;
+    setup s = {0};
+    double *secs[MAX_PRODUCERS][NIMPLS] = {{NULL}};
+    /* crew's sleeps and wake calls over the timed runs, per cell */
+    uint64_t sleeps[MAX_PRODUCERS][NIMPLS] = {{0}};
+    uint64_t wakeups[MAX_PRODUCERS][NIMPLS] = {{0}};
+    tally.seen = calloc((size_t)n, 1);
+    s.futures = calloc((size_t)n, sizeof(*s.futures));
+    if (tally.seen == NULL || s.futures == NULL) {
+        fprintf(stderr, "crew-bench submit: out of memory\n");
+        free(tally.seen);
+        free(s.futures);
+        return 1;
+    }
+    sem_init(&tally.all_done, 0, 0);
+    crew_config cfg;
+    crew_config_default(&cfg);
+    cfg.workers = workers;
+    s.pool = crew_pool_create(&cfg);
+    s.mpool = peer_mutex_pool_create(workers);
+    if (s.pool == NULL || s.mpool == NULL) {
+        fprintf(stderr, "crew-bench submit: cannot create the pools: %s\n",
+                strerror(errno));
+        status = 1;
+        goto out;
+    }
+
+    /* mutex_pool always runs: it is what the ratios divide by. */
+    int run_impl[NIMPLS];
+    for (int i = 0; i < NIMPLS; i++)
+        run_impl[i] = i == IMPL_MUTEX_POOL || bench_selected(o, impl_names[i]);
+    for (int p = 0; p < MAX_PRODUCERS; p++)
+        for (int i = 0; i < NIMPLS; i++)
+            if (run_impl[i] &&
+                (secs[p][i] = calloc((size_t)repeat, sizeof(double))) == NULL) {
+                fprintf(stderr, "crew-bench submit: out of memory\n");
+                status = 1;
+                goto out;
+            }
+
+    /* Warm-up: grows the queues and record pools, faults the pages in. */
+    for (int i = 0; i < NIMPLS; i++)
+        if (run_impl[i] && i != IMPL_RAW &&
+            run_once(&s, i, 1, n / 4 > 0 ? n / 4 : 1) < 0) {
+            status = 1;
+            goto out;
+        }
+    for (int r = 0; r < repeat; r++)
+        for (int p = 0; p < MAX_PRODUCERS; p++)
+            for (int i = 0; i < NIMPLS; i++) {
+                if (!run_impl[i])
+                    continue;
+                long tasks = i == IMPL_RAW ? raw_n : n;
+                crew_stats c0, c1;
+                crew_pool_stats(s.pool, &c0);
+                double t = run_once(&s, i, p + 1, tasks);
+                crew_pool_stats(s.pool, &c1);
+                sleeps[p][i] += c1.sleeps - c0.sleeps;
+                wakeups[p][i] += c1.wakeups - c0.wakeups;
+                if (t < 0) {
+                    status = 1;
+                    goto out;
+                }
+                secs[p][i][r] = (double)tasks / t; /* tasks per second */
+            }
+
+    for (int p = 0; p < MAX_PRODUCERS; p++) {
+        bench_summary base =
+            bench_summarize(secs[p][IMPL_MUTEX_POOL], (size_t)repeat);
+        for (int i = 0; i < NIMPLS; i++) {
+            if (!bench_selected(o, impl_names[i]))
+                continue;
+            bench_summary m = i == IMPL_MUTEX_POOL
+                                  ? base
+                                  : bench_summarize(secs[p][i], (size_t)repeat);
+            printf("bench=submit impl=%s producers=%d workers=%u n=%ld "
+                   "median_tasks_per_s=%.0f min=%.0f max=%.0f "
+                   "ratio_vs_mutex_pool=%.2f repeat=%d",
+                   impl_names[i], p + 1, i == IMPL_RAW ? 0 : workers,
+                   i == IMPL_RAW ? raw_n : n,
+                   m.median, m.min, m.max, m.median / base.median, repeat);
+            if (i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT) {
+                double tasks = (double)n * repeat;
+                printf(" sleeps_per_task=%.3f wakeups_per_task=%.3f",
+                       (double)sleeps[p][i] / tasks,
+                       (double)wakeups[p][i] / tasks);
+            }
+            printf("\n");
+        }
+    }
+
+out:
+    for (int p = 0; p < MAX_PRODUCERS; p++)
+        for (int i = 0; i < NIMPLS; i++)
+            free(secs[p][i]);
+    if (s.pool != NULL)
+        crew_pool_destroy(s.pool);
+    peer_mutex_pool_destroy(s.mpool);
+    sem_destroy(&tally.all_done);
+    free(tally.seen);
+    free(s.futures);
+    return status;
+}

@@ -1,0 +1,51 @@
+/* crew-bench: helpers the scheduler workloads share. */
+#include "bench.h"
+
+#include <string.h>
+
+bench_summary bench_summarize(double *v, size_t n)
+{
+    bench_summary s = {0, 0, 0};
+    if (n == 0)
+        return s;
+    s.median = bench_median(v, n); /* sorts v */
+    s.min = v[0];
+    s.max = v[n - 1];
+    return s;
+}
+
+double bench_percentile(const double *sorted, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    double exact = p * (double)n;
+    size_t rank = (size_t)exact;
+    if ((double)rank < exact)
+        rank++; /* the ceiling, without libm */
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return sorted[rank - 1];
+}
+
+int bench_selected(const bench_opts *o, const char *name)
+{
+    return o->impl == NULL || strcmp(o->impl, name) == 0;
+}
+
+int bench_check_impl(const bench_opts *o, const char *workload,
+                     const char *const *names)
+{
+    if (o->impl == NULL)
+        return 0;
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (strcmp(o->impl, names[i]) == 0)
+            return 0;
+    fprintf(stderr, "crew-bench %s: unknown --impl %s; one of:", workload,
+            o->impl);
+    for (size_t i = 0; names[i] != NULL; i++)
+        fprintf(stderr, " %s", names[i]);
+    fprintf(stderr, "\n");
+    return -1;
+}

@@ -1,0 +1,165 @@
+/* crew-bench wake: how long a task posted to a sleeping pool waits before
+ * it starts. Each sample sleeps 2 ms (longer than an idle crew worker's
+ * spin_us search, default 100 us, so every worker is asleep), reads
+ * CLOCK_MONOTONIC, posts a task that reads it again first thing, and waits
+ * for it. --n samples per implementation (default 2000), interleaved:
+ *   impl=crew         2 workers, default spin_us;
+ *   impl=crew_spin0   2 workers, spin_us = 0 (sleep at once when idle);
+ *   impl=mutex_pool   2 workers blocked on the peer's condition variable.
+ * Lines give the median, 99th percentile and maximum in microseconds; for
+ * crew also sleeps and wake calls per sample (crew_pool_stats), which show
+ * that the workers really slept. A task that does not start within 5 s is
+ * reported as a lost wake-up and fails the run. */
+#include "bench.h"
+
+#include <crew.h>
+#include <errno.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer_mutex_pool.h"
+
+enum { IMPL_CREW, IMPL_CREW_SPIN0, IMPL_MUTEX_POOL, NIMPLS };
+static const char *const impl_names[] = {"crew", "crew_spin0", "mutex_pool",
+                                         NULL};
+
+#define GAP_NS 2000000L /* sleep before each sample */
+#define LOST_S 5
+
+typedef struct probe {
+    double started;
+    sem_t ran;
+} probe;
+
+static void *probe_task(void *arg)
+{
+    probe *p = arg;
+    p->started = bench_now();
+    sem_post(&p->ran);
+    return NULL;
+}
+
+typedef struct target {
+    crew_pool *pool;
+    peer_mutex_pool *mpool;
+    double *us;
+    unsigned spin_us;
+    crew_stats before;
+} target;
+
+/* One sample, in microseconds; -1 after printing why. */
+static double sample(target *t, int impl, probe *p)
+{
+    struct timespec gap = {0, GAP_NS};
+    while (nanosleep(&gap, &gap) != 0 && errno == EINTR)
+        ;
+    double t0 = bench_now();
+    int rc = impl == IMPL_MUTEX_POOL
+                 ? peer_mutex_pool_post(t->mpool, probe_task, p)
+                 : crew_post(t->pool, probe_task, p);
+    if (rc != 0) {
+        fprintf(stderr, "crew-bench wake: impl=%s post: %s\n",
+                impl_names[impl], strerror(rc));
+        return -1;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += LOST_S;
+    while ((rc = sem_timedwait(&p->ran, &deadline)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0) {
+        fprintf(stderr,
+                "crew-bench wake: impl=%s: the task did not start within %d s "
+                "(LOST WAKE-UP?)\n",
+                impl_names[impl], LOST_S);
+        exit(1);
+    }
+    return (p->started - t0) * 1e6;
+}
+
+int bench_wake(const bench_opts *o)
+{
+    if (bench_check_impl(o, "wake", impl_names) != 0)
+        return 2;
+    long n = o->n > 0 ? o->n : 2000;
+    unsigned workers = o->workers > 0 ? o->workers : 2;
+    target t[NIMPLS];
+    memset(t, 0, sizeof(t));
+    probe p;
+    sem_init(&p.ran, 0, 0);
+    int status = 0;
+
+    for (int i = 0; i < NIMPLS; i++) {
+        if (!bench_selected(o, impl_names[i]))
+            continue;
+        if (i == IMPL_MUTEX_POOL) {
+            t[i].mpool = peer_mutex_pool_create(workers);
+        } else {
+            crew_config cfg;
+            crew_config_default(&cfg);
+            cfg.workers = workers;
+            if (i == IMPL_CREW_SPIN0)
+                cfg.spin_us = 0;
+            t[i].spin_us = cfg.spin_us;
+            t[i].pool = crew_pool_create(&cfg);
+        }
+        t[i].us = calloc((size_t)n, sizeof(double));
+        if ((t[i].pool == NULL && t[i].mpool == NULL) || t[i].us == NULL) {
+            fprintf(stderr, "crew-bench wake: cannot set up impl=%s\n",
+                    impl_names[i]);
+            status = 1;
+            goto out;
+        }
+    }
+
+    /* Warm-up: the first post of a pool allocates its records. */
+    for (int i = 0; i < NIMPLS; i++)
+        if (t[i].us != NULL && sample(&t[i], i, &p) < 0) {
+            status = 1;
+            goto out;
+        }
+    for (int i = 0; i < NIMPLS; i++)
+        if (t[i].pool != NULL)
+            crew_pool_stats(t[i].pool, &t[i].before);
+    for (long k = 0; k < n; k++)
+        for (int i = 0; i < NIMPLS; i++) {
+            if (t[i].us == NULL)
+                continue;
+            double us = sample(&t[i], i, &p);
+            if (us < 0) {
+                status = 1;
+                goto out;
+            }
+            t[i].us[k] = us;
+        }
+
+    for (int i = 0; i < NIMPLS; i++) {
+        if (t[i].us == NULL)
+            continue;
+        bench_summary s = bench_summarize(t[i].us, (size_t)n);
+        printf("bench=wake impl=%s workers=%u samples=%ld median_us=%.1f "
+               "p99_us=%.1f min_us=%.1f max_us=%.1f",
+               impl_names[i], workers, n, s.median,
+               bench_percentile(t[i].us, (size_t)n, 0.99), s.min, s.max);
+        if (t[i].pool != NULL) {
+            crew_stats after;
+            crew_pool_stats(t[i].pool, &after);
+            printf(" spin_us=%u sleeps_per_sample=%.2f wakeups_per_sample=%.2f",
+                   t[i].spin_us,
+                   (double)(after.sleeps - t[i].before.sleeps) / (double)n,
+                   (double)(after.wakeups - t[i].before.wakeups) / (double)n);
+        }
+        printf("\n");
+    }
+
+out:
+    for (int i = 0; i < NIMPLS; i++) {
+        if (t[i].pool != NULL)
+            crew_pool_destroy(t[i].pool);
+        peer_mutex_pool_destroy(t[i].mpool);
+        free(t[i].us);
+    }
+    sem_destroy(&p.ran);
+    return status;
+}

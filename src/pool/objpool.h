@@ -1,0 +1,36 @@
+/*
+ * The object pool's slot caches: crew's scheduler takes its task records
+ * and futures from a pool made here, one slot per worker.
+ *
+ * A slot is a small cache of idle objects in front of the pool's shared
+ * Treiber stack, used without any atomic operation. Who may call what:
+ *   crew_objpool_acquire_at, crew_objpool_release_at with slot s:
+ *       one thread at a time per slot (the scheduler passes its worker
+ *       index), concurrently with every other slot and with
+ *       crew_objpool_acquire / crew_objpool_release from any thread;
+ *   slot >= the pool's slot count: the shared stack, like the public
+ *       calls (any thread).
+ * An object may be released at a slot other than the one it came from.
+ * crew_objpool_destroy drains every cache.
+ */
+#ifndef CREW_POOL_OBJPOOL_H
+#define CREW_POOL_OBJPOOL_H
+
+#include <crew.h>
+
+/* Maximum slot count accepted by crew_objpool_create_slots. */
+#define CREW_OBJPOOL_MAX_SLOTS 4096u
+
+/* crew_objpool_create with nslots caches (0: none, as the public create).
+ * NULL with errno EINVAL (the config's rules, or nslots above
+ * CREW_OBJPOOL_MAX_SLOTS) or ENOMEM. */
+crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
+                                        unsigned nslots);
+
+/* As crew_objpool_acquire, served from the slot's cache first. */
+void *crew_objpool_acquire_at(crew_objpool *p, unsigned slot);
+
+/* As crew_objpool_release, kept in the slot's cache first. */
+void crew_objpool_release_at(crew_objpool *p, unsigned slot, void *obj);
+
+#endif /* CREW_POOL_OBJPOOL_H */

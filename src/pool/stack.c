@@ -1,0 +1,41 @@
+/*
+ * The Treiber stack of treiber.h behind an opaque type, for the tests
+ * (which are built without -mcx16 and so cannot see AO_double_t). The pool
+ * inlines the same functions.
+ */
+#include "pool/stack.h"
+
+#include <stdlib.h>
+
+#include "common/alloc.h"
+#include "pool/treiber.h"
+
+struct crew_pool_stack {
+    /* 16-byte alignment is what cmpxchg16b needs; a line of its own keeps
+     * the test's other data off it. */
+    _Alignas(64) crew_treiber head;
+};
+
+crew_pool_stack *crew_pool_stack_create(void)
+{
+    crew_pool_stack *s = crew_aligned_alloc(64, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    crew_treiber_init(&s->head);
+    return s;
+}
+
+void crew_pool_stack_destroy(crew_pool_stack *s)
+{
+    free(s);
+}
+
+void crew_pool_stack_push(crew_pool_stack *s, crew_pool_node *n)
+{
+    crew_treiber_push(&s->head, n);
+}
+
+crew_pool_node *crew_pool_stack_pop(crew_pool_stack *s)
+{
+    return crew_treiber_pop(&s->head);
+}

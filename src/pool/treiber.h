@@ -1,0 +1,178 @@
+/*
+ * A Treiber stack (Treiber, IBM RJ 5118, 1986) whose head is a
+ * {top, version} pair swapped as one 16-byte unit by cmpxchg16b
+ * (libatomic_ops' AO_compare_double_and_swap_double_full). Every
+ * successful CAS adds one to the version, so a pop whose snapshot of the
+ * head has gone stale always fails, even when the same node is on top
+ * again: that is the ABA guard. docs/pool.md holds the full argument.
+ *
+ * Library-private: AO_double_t exists only with -mcx16, which the library
+ * gets and the tests do not. Tests use the same code through stack.h.
+ *
+ * Any thread may push and pop at once. Nodes are type-stable: once pushed,
+ * a node stays allocated for the life of the stack (see stack.h).
+ *
+ * Memory orders. The CAS is a locked instruction in inline assembly: on
+ * x86-64 a full barrier for the processor, and a compiler barrier through
+ * its "memory" clobber. It therefore publishes every store the pushing
+ * thread made before it (release) and orders everything the popping thread
+ * does after it (acquire). The C11 accesses around it are to the two
+ * halves of the head and to node links; each states its order below.
+ */
+#ifndef CREW_POOL_TREIBER_H
+#define CREW_POOL_TREIBER_H
+
+#ifndef CREW_BUILDING_LIBRARY
+#error "treiber.h needs -mcx16: include it from the library's sources only"
+#endif
+
+#include <atomic_ops.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool/stack.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define CREW_POOL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CREW_POOL_TSAN 1
+#endif
+#endif
+#ifdef CREW_POOL_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+#ifndef AO_HAVE_compare_double_and_swap_double_full
+#error "libatomic_ops has no double-width CAS here (x86-64 with -mcx16 needed)"
+#endif
+
+/* The head. `whole` is what cmpxchg16b compares and swaps; `half` names
+ * the same two words for the plain (C11 atomic) loads that precede it.
+ * Must be 16-byte aligned: callers embed it at the start of a 64-byte
+ * cache line of its own. */
+typedef union crew_treiber {
+    AO_double_t whole;
+    struct {
+        _Atomic(crew_pool_node *) top; /* AO_val1, the low quadword */
+        _Atomic(uintptr_t) version;    /* AO_val2: successful CASes so far */
+    } half;
+} crew_treiber;
+
+_Static_assert(sizeof(crew_treiber) == 16, "the head is two words");
+_Static_assert(offsetof(crew_treiber, half.version) == sizeof(AO_t),
+               "the version is the CAS's second word");
+
+#ifdef CREW_NEGATIVE_CONTROL_POOL_ABA_VERSION
+/* Broken on purpose: the version never changes, so the CAS compares the
+ * top pointer only and a stale pop can succeed (the ABA problem). */
+#define CREW_TREIBER_NEXT_VERSION(v) (v)
+#else
+#define CREW_TREIBER_NEXT_VERSION(v) ((v) + 1)
+#endif
+
+static inline void crew_treiber_init(crew_treiber *s)
+{
+    atomic_init(&s->half.top, NULL);
+    atomic_init(&s->half.version, 0);
+}
+
+/* The CAS on the whole head: 1 when the head still was {old_top, old_ver}
+ * and is now {new_top, new_ver}.
+ *
+ * ThreadSanitizer does not see the inline cmpxchg16b, so TSan builds tell
+ * it what the instruction does for ordering: a release on the head before
+ * the attempt (covering what the thread stored before a push) and an
+ * acquire after a success (so the popper's use of the node and its object
+ * happens after the pusher's writes). The release on a failed attempt adds
+ * an edge that is not there; it can only hide a race, never invent one. */
+static inline int crew_treiber_cas(crew_treiber *s, crew_pool_node *old_top,
+                                   uintptr_t old_ver, crew_pool_node *new_top,
+                                   uintptr_t new_ver)
+{
+#ifdef CREW_POOL_TSAN
+    __tsan_release(s);
+#endif
+    int ok = AO_compare_double_and_swap_double_full(
+        &s->whole, (AO_t)old_top, (AO_t)old_ver, (AO_t)new_top, (AO_t)new_ver);
+#ifdef CREW_POOL_TSAN
+    if (ok)
+        __tsan_acquire(s);
+#endif
+    return ok;
+}
+
+/* After a failed CAS, wait before the next try: 1, 2, 4 ... up to 64
+ * pause instructions. Without it, two threads that keep colliding pass the
+ * head's cache line back and forth on every attempt; with two threads
+ * hammering one pool, backing off raised throughput about ten-fold on this
+ * project's machines (docs/pool.md). */
+static inline void crew_treiber_backoff(unsigned *spins)
+{
+    for (unsigned i = 0; i < *spins; i++)
+        __builtin_ia32_pause();
+    if (*spins < 64)
+        *spins *= 2;
+}
+
+/* Pushes the chain first -> ... -> last (linked through `next`, all held
+ * by the caller) with one CAS. */
+static inline void crew_treiber_push_chain(crew_treiber *s,
+                                           crew_pool_node *first,
+                                           crew_pool_node *last)
+{
+    for (unsigned spins = 1;; crew_treiber_backoff(&spins)) {
+        /* Relaxed, both: push never dereferences the old top, and a stale
+         * or torn pair only makes the CAS fail. If the CAS succeeds, the
+         * head was exactly this pair and last->next below is right. */
+        uintptr_t ver =
+            atomic_load_explicit(&s->half.version, memory_order_relaxed);
+        crew_pool_node *top =
+            atomic_load_explicit(&s->half.top, memory_order_relaxed);
+        /* Relaxed: the CAS (a full barrier) publishes it together with
+         * the new top; poppers read it only after loading that top. */
+        atomic_store_explicit(&last->next, top, memory_order_relaxed);
+        if (crew_treiber_cas(s, top, ver, first,
+                             CREW_TREIBER_NEXT_VERSION(ver)))
+            return;
+    }
+}
+
+static inline void crew_treiber_push(crew_treiber *s, crew_pool_node *n)
+{
+    crew_treiber_push_chain(s, n, n);
+}
+
+/* The top node, now the caller's, or NULL when the stack was empty. */
+static inline crew_pool_node *crew_treiber_pop(crew_treiber *s)
+{
+    for (unsigned spins = 1;; crew_treiber_backoff(&spins)) {
+        /* The version first, then the top (the acquire keeps the top load
+         * after this one; on x86-64 an acquire load is a plain mov). If
+         * the CAS succeeds with this version, no CAS happened since it was
+         * read, so the top read after it, and that top's `next`, belong to
+         * that same, still current, state. Read the other way round, a
+         * node popped and pushed back in between could pair an old `next`
+         * with a new version. */
+        uintptr_t ver =
+            atomic_load_explicit(&s->half.version, memory_order_acquire);
+        /* Acquire: orders the load of top->next after it; the CAS that
+         * installed this top stored its `next` first (a locked instruction
+         * on x86-64 orders all earlier stores before it). */
+        crew_pool_node *top =
+            atomic_load_explicit(&s->half.top, memory_order_acquire);
+        if (top == NULL)
+            return NULL;
+        /* Relaxed: `top` may already have been popped and be written by
+         * its new holder; any value read here is checked by the CAS, which
+         * fails unless the head still is {top, ver}. The node itself is
+         * never freed while the stack is in use, so the read is safe. */
+        crew_pool_node *next =
+            atomic_load_explicit(&top->next, memory_order_relaxed);
+        if (crew_treiber_cas(s, top, ver, next, CREW_TREIBER_NEXT_VERSION(ver)))
+            return top;
+    }
+}
+
+#endif /* CREW_POOL_TREIBER_H */

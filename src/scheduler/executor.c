@@ -1,0 +1,566 @@
+/*
+ * The executor: submit, post, futures, groups, crew_run, and cancellation.
+ *
+ * A detached task lives in a record from the pool's object pool. Its job
+ * state moves PENDING -> RUNNING -> DONE, or PENDING -> CANCELLED; whoever
+ * wins the CAS out of PENDING runs it (a worker that dequeued it, or a
+ * worker waiting on its future) or cancels it. References: the queue entry
+ * holds one (dropped by whoever dequeues it, after running and waking), and
+ * a future's submitter holds one (crew_future_release). Records go back to
+ * the object pool when the last reference goes. Futures may outlive their
+ * pool: each holds a reference on the records' home, which the pool drops
+ * at destroy; the last one out destroys the object pool.
+ */
+#include "scheduler/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "pool/objpool.h"
+#include "scheduler/futex.h"
+
+enum { KIND_FUTURE, KIND_POST, KIND_GROUP };
+
+typedef struct crew_records {
+    crew_objpool *objects;
+    _Atomic long refs; /* the pool's, plus one per live future */
+} crew_records;
+
+typedef struct crew_record {
+    crew_job_ job; /* first: queues hold &job */
+    _Atomic uint32_t refs;
+    _Atomic uint32_t waiters; /* threads sleeping on job.state */
+    int kind;
+    crew_pool *pool;   /* valid while queued or running */
+    crew_group *group; /* KIND_GROUP */
+    crew_records *home;
+} crew_record;
+
+struct crew_group {
+    crew_pool *pool;
+    /* Posted and not finished; also the futex word waiters sleep on. The
+     * task that brings it to 0 may be the last to touch the group before
+     * crew_group_wait returns and the group is freed, so after its
+     * decrement it uses only the address (a futex wake on a stale address
+     * is harmless). */
+    _Alignas(64) _Atomic uint32_t pending;
+};
+
+/* ---- records ---- */
+
+crew_records *crew_records_create(unsigned nworkers)
+{
+    crew_records *home = crew_malloc(sizeof(*home));
+    if (home == NULL)
+        return NULL;
+    crew_objpool_config cfg = {.obj_size = sizeof(crew_record), .max_idle = 4096};
+    home->objects = crew_objpool_create_slots(&cfg, nworkers);
+    if (home->objects == NULL) {
+        free(home);
+        return NULL;
+    }
+    atomic_init(&home->refs, 1);
+    return home;
+}
+
+static void home_unref(crew_records *home)
+{
+    if (atomic_fetch_sub_explicit(&home->refs, 1, memory_order_acq_rel) == 1) {
+        crew_objpool_destroy(home->objects);
+        free(home);
+    }
+}
+
+void crew_records_drop_pool(crew_pool *pool)
+{
+    home_unref(pool->records);
+    pool->records = NULL;
+}
+
+/* The caller's slot in the records' per-worker caches. */
+static unsigned record_slot(crew_records *home)
+{
+    crew_worker *w = crew_self();
+    return (w != NULL && w->pool->records == home) ? w->index : UINT_MAX;
+}
+
+static crew_record *record_new(crew_pool *pool, crew_fn fn, void *arg, int kind)
+{
+    crew_records *home = pool->records;
+    crew_record *r = crew_objpool_acquire_at(home->objects, record_slot(home));
+    if (r == NULL)
+        return NULL;
+    r->job.fn = fn;
+    r->job.arg = arg;
+    r->job.result = NULL;
+    r->job.state = CREW_JOB_PENDING;
+    r->job.flags = 0;
+    r->job.runner = NULL;
+    r->job.finish = NULL; /* set by the caller */
+    atomic_init(&r->refs, kind == KIND_FUTURE ? 2 : 1);
+    atomic_init(&r->waiters, 0);
+    r->kind = kind;
+    r->pool = pool;
+    r->group = NULL;
+    r->home = home;
+    if (kind == KIND_FUTURE)
+        atomic_fetch_add_explicit(&home->refs, 1, memory_order_relaxed);
+    return r;
+}
+
+static void record_unref(crew_record *r)
+{
+    /* AcqRel: every use of the record by the other holder happens before
+     * it is reused. */
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    crew_records *home = r->home;
+    int future = r->kind == KIND_FUTURE;
+    crew_objpool_release_at(home->objects, record_slot(home), r);
+    if (future)
+        home_unref(home);
+}
+
+static uint32_t job_state(const crew_job_ *job, int order)
+{
+    return __atomic_load_n(&job->state, order);
+}
+
+static int claim(crew_job_ *job)
+{
+    uint32_t expect = CREW_JOB_PENDING;
+    return __atomic_compare_exchange_n(&job->state, &expect, CREW_JOB_RUNNING, 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static void group_task_done(crew_group *g)
+{
+    /* Release: the task's effects happen before the waiter sees 0. */
+    _Atomic uint32_t *word = &g->pending;
+    if (atomic_fetch_sub_explicit(word, 1, memory_order_release) == 1)
+        crew_futex_wake(word, INT_MAX);
+}
+
+/* Marks a record final (DONE or CANCELLED) and wakes its waiters. SeqCst
+ * exchange then load of waiters: the waiter increments waiters and then
+ * reads the state, both seq_cst, so one of us sees the other. */
+static void record_finalize(crew_record *r, uint32_t final)
+{
+    __atomic_exchange_n(&r->job.state, final, __ATOMIC_SEQ_CST);
+    if (atomic_load_explicit(&r->waiters, memory_order_seq_cst) > 0)
+        crew_futex_wake((_Atomic uint32_t *)&r->job.state, INT_MAX);
+}
+
+/* Runs a claimed record on worker w and completes it. */
+static void record_execute(crew_record *r, crew_worker *w)
+{
+    crew_pool *pool = r->pool;
+    __atomic_store_n(&r->job.runner, w, __ATOMIC_RELEASE);
+    crew_stat_add(&w->stats.tasks_run, 1);
+    r->job.result = r->job.fn(r->job.arg);
+    crew_group *g = r->group;
+    record_finalize(r, CREW_JOB_DONE);
+    if (g != NULL)
+        group_task_done(g);
+    crew_job_accounted_done(pool);
+}
+
+/* The queue entry's handler: called once by whoever dequeued the record. */
+static void record_dequeued(crew_job_ *job, void *worker)
+{
+    crew_record *r = (crew_record *)job;
+    if (claim(job))
+        record_execute(r, worker);
+    else if (job_state(job, __ATOMIC_ACQUIRE) == CREW_JOB_CANCELLED)
+        /* Cancelled by crew_future_cancel: the dequeuer, a worker, does
+         * the pool's accounting (a user thread could race destroy). */
+        crew_job_accounted_done(r->pool);
+    /* Otherwise a waiter claimed it and ran it (and accounted for it). */
+    record_unref(r);
+}
+
+/* ---- enqueueing ---- */
+
+static int wait_for_space(crew_pool *pool)
+{
+    size_t limit = pool->cfg.queue_limit;
+    for (;;) {
+        int64_t q = atomic_load_explicit(&pool->queued, memory_order_seq_cst);
+        if ((size_t)q < limit) {
+            if (atomic_compare_exchange_weak_explicit(&pool->queued, &q, q + 1,
+                                                      memory_order_seq_cst,
+                                                      memory_order_relaxed))
+                return 0;
+            continue;
+        }
+        if (!pool->cfg.block_when_full)
+            return EAGAIN;
+        uint32_t e = atomic_load_explicit(&pool->space_event, memory_order_acquire);
+        atomic_fetch_add_explicit(&pool->space_waiters, 1, memory_order_seq_cst);
+        int closed = atomic_load_explicit(&pool->submit_state, memory_order_seq_cst) & 1;
+        int full = (size_t)atomic_load_explicit(&pool->queued, memory_order_seq_cst) >= limit;
+        if (full && !closed)
+            crew_futex_wait(&pool->space_event, e, NULL);
+        atomic_fetch_sub_explicit(&pool->space_waiters, 1, memory_order_seq_cst);
+        if (closed)
+            return ESHUTDOWN;
+    }
+}
+
+int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external)
+{
+    crew_worker *w = crew_self();
+    if (!external && w != NULL && w->pool == pool) {
+        /* From the pool's own task: onto this worker's deque, accepted
+         * even after shutdown until the pool is quiet. Private spawns go
+         * public first, keeping public tasks older than private ones. */
+        atomic_fetch_add_explicit(&pool->outstanding, 1, memory_order_relaxed);
+        crew_publish_all_private(w);
+        if (crew_deque_push(&w->deque, job) != 0) {
+            job->finish(job, w); /* no memory to queue it: run it now */
+            return 0;
+        }
+        atomic_thread_fence(memory_order_seq_cst);
+        crew_wake_one(pool);
+        return 0;
+    }
+    job->flags |= CREW_JOB_EXTERNAL;
+    /* Announce the submit in flight, unless the pool is closed. SeqCst:
+     * shutdown sets the closed bit and then waits for the count to drain. */
+    uint64_t s = atomic_fetch_add_explicit(&pool->submit_state, 2, memory_order_seq_cst);
+    int rc = 0;
+    if (s & 1) {
+        rc = ESHUTDOWN;
+    } else if (pool->cfg.queue_limit != 0 && (rc = wait_for_space(pool)) != 0) {
+        /* EAGAIN, or ESHUTDOWN while waiting */
+    } else {
+        atomic_fetch_add_explicit(&pool->outstanding, 1, memory_order_relaxed);
+        rc = crew_injector_push(&pool->inj, job);
+        if (rc != 0) {
+            atomic_fetch_sub_explicit(&pool->outstanding, 1, memory_order_relaxed);
+            if (pool->cfg.queue_limit != 0)
+                atomic_fetch_sub_explicit(&pool->queued, 1, memory_order_seq_cst);
+        }
+    }
+    /* Release: the push happens before shutdown sees the count drop. */
+    atomic_fetch_sub_explicit(&pool->submit_state, 2, memory_order_release);
+    if (rc == 0)
+        crew_wake_one(pool);
+    return rc;
+}
+
+static crew_record *submit_record(crew_pool *pool, crew_fn fn, void *arg, int kind,
+                                  int *rc)
+{
+    if (pool == NULL || fn == NULL) {
+        *rc = EINVAL;
+        return NULL;
+    }
+    crew_record *r = record_new(pool, fn, arg, kind);
+    if (r == NULL) {
+        *rc = ENOMEM;
+        return NULL;
+    }
+    r->job.finish = record_dequeued;
+    return r;
+}
+
+/* Undo a record whose enqueue failed. */
+static void record_discard(crew_record *r)
+{
+    atomic_store_explicit(&r->refs, 1, memory_order_relaxed);
+    record_unref(r);
+}
+
+crew_future *crew_submit(crew_pool *pool, crew_fn fn, void *arg)
+{
+    int rc = 0;
+    crew_record *r = submit_record(pool, fn, arg, KIND_FUTURE, &rc);
+    if (r != NULL && (rc = crew_enqueue_detached(pool, &r->job, 0)) != 0) {
+        record_discard(r);
+        r = NULL;
+    }
+    if (r == NULL)
+        errno = rc;
+    return (crew_future *)r;
+}
+
+int crew_post(crew_pool *pool, crew_fn fn, void *arg)
+{
+    int rc = 0;
+    crew_record *r = submit_record(pool, fn, arg, KIND_POST, &rc);
+    if (r != NULL && (rc = crew_enqueue_detached(pool, &r->job, 0)) != 0)
+        record_discard(r);
+    return rc;
+}
+
+/* Shutdown with cancel_pending: a queued outside task that will not run. */
+void crew_cancel_queued(crew_pool *pool, crew_job_ *job)
+{
+    crew_record *r = (crew_record *)job;
+    uint32_t expect = CREW_JOB_PENDING;
+    if (__atomic_compare_exchange_n(&job->state, &expect, CREW_JOB_CANCELLED, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        if (r->kind == KIND_POST && pool->cfg.on_cancel != NULL)
+            pool->cfg.on_cancel(job->fn, job->arg, pool->cfg.ctx);
+        crew_group *g = r->group;
+        record_finalize(r, CREW_JOB_CANCELLED);
+        if (g != NULL)
+            group_task_done(g);
+        crew_job_accounted_done(pool);
+    } else if (expect == CREW_JOB_CANCELLED) {
+        crew_job_accounted_done(pool); /* cancelled by crew_future_cancel */
+    }
+    record_unref(r);
+}
+
+/* ---- futures ---- */
+
+static int record_final(crew_job_ *job)
+{
+    uint32_t s = job_state(job, __ATOMIC_ACQUIRE);
+    return s == CREW_JOB_DONE || s == CREW_JOB_CANCELLED;
+}
+
+/* Sleeps until the record is final, or until the relative timeout (ns > 0)
+ * or the absolute realtime deadline (abstime) passes. 0 or ETIMEDOUT. */
+static int record_sleep(crew_record *r, long ns, const struct timespec *abstime)
+{
+    atomic_fetch_add_explicit(&r->waiters, 1, memory_order_seq_cst);
+    uint32_t s = job_state(&r->job, __ATOMIC_SEQ_CST);
+    int rc = 0;
+    if (s != CREW_JOB_DONE && s != CREW_JOB_CANCELLED) {
+        if (abstime != NULL) {
+            rc = crew_futex_wait_abs_realtime((_Atomic uint32_t *)&r->job.state, s, abstime);
+        } else if (ns > 0) {
+            struct timespec ts = {0, ns};
+            rc = crew_futex_wait((_Atomic uint32_t *)&r->job.state, s, &ts);
+        } else {
+            rc = crew_futex_wait((_Atomic uint32_t *)&r->job.state, s, NULL);
+        }
+    }
+    atomic_fetch_sub_explicit(&r->waiters, 1, memory_order_seq_cst);
+    return rc == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+static void record_sleep_briefly(crew_job_ *job, long ns)
+{
+    record_sleep((crew_record *)job, ns, NULL);
+}
+
+static const crew_wait_ops record_wait = {record_final, record_sleep_briefly};
+
+static int future_result(crew_record *r, void **result)
+{
+    if (job_state(&r->job, __ATOMIC_ACQUIRE) == CREW_JOB_CANCELLED)
+        return ECANCELED;
+    if (result != NULL)
+        *result = r->job.result;
+    return 0;
+}
+
+int crew_future_wait(crew_future *f, void **result)
+{
+    crew_record *r = (crew_record *)f;
+    if (r == NULL)
+        return EINVAL;
+    crew_worker *w = crew_self();
+    if (w != NULL && w->pool == r->pool && !record_final(&r->job)) {
+        /* A worker of its pool: run it here if it has not started, else
+         * leapfrog on whoever runs it. Never unrelated work. */
+        if (claim(&r->job))
+            record_execute(r, w);
+        else
+            crew_wait_for_runner(w, &r->job, &record_wait);
+    }
+    while (!record_final(&r->job))
+        record_sleep(r, 0, NULL);
+    return future_result(r, result);
+}
+
+int crew_future_timedwait(crew_future *f, const struct timespec *abstime, void **result)
+{
+    crew_record *r = (crew_record *)f;
+    if (r == NULL || abstime == NULL || abstime->tv_nsec < 0 ||
+        abstime->tv_nsec >= 1000000000)
+        return EINVAL;
+    while (!record_final(&r->job))
+        if (record_sleep(r, 0, abstime) == ETIMEDOUT && !record_final(&r->job))
+            return ETIMEDOUT;
+    return future_result(r, result);
+}
+
+bool crew_future_done(const crew_future *f)
+{
+    const crew_record *r = (const crew_record *)f;
+    return r != NULL && record_final((crew_job_ *)&r->job);
+}
+
+int crew_future_cancel(crew_future *f)
+{
+    crew_record *r = (crew_record *)f;
+    if (r == NULL)
+        return EINVAL;
+    uint32_t expect = CREW_JOB_PENDING;
+    if (__atomic_compare_exchange_n(&r->job.state, &expect, CREW_JOB_CANCELLED, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        /* It will never run. Its queue entry is dropped, and accounted
+         * for, by whoever dequeues it. */
+        record_finalize(r, CREW_JOB_CANCELLED);
+        return 0;
+    }
+    return expect == CREW_JOB_CANCELLED ? 0 : EBUSY;
+}
+
+void crew_future_release(crew_future *f)
+{
+    if (f != NULL)
+        record_unref((crew_record *)f);
+}
+
+/* ---- groups ---- */
+
+crew_group *crew_group_create(crew_pool *pool)
+{
+    if (pool == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    crew_group *g = crew_aligned_alloc(64, sizeof(*g));
+    if (g == NULL)
+        return NULL;
+    g->pool = pool;
+    atomic_init(&g->pending, 0);
+    return g;
+}
+
+int crew_group_post(crew_group *g, crew_fn fn, void *arg)
+{
+    if (g == NULL)
+        return EINVAL;
+    int rc = 0;
+    crew_record *r = submit_record(g->pool, fn, arg, KIND_GROUP, &rc);
+    if (r == NULL)
+        return rc;
+    r->group = g;
+    if (atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed) == UINT32_MAX) {
+        atomic_fetch_sub_explicit(&g->pending, 1, memory_order_relaxed);
+        record_discard(r);
+        return EAGAIN; /* 4 billion tasks in flight in one group */
+    }
+    rc = crew_enqueue_detached(g->pool, &r->job, 0);
+    if (rc != 0) {
+        group_task_done(g);
+        record_discard(r);
+    }
+    return rc;
+}
+
+static int group_idle(crew_group *g)
+{
+    /* Acquire: pairs with group_task_done's release. */
+    return atomic_load_explicit(&g->pending, memory_order_acquire) == 0;
+}
+
+/* Sleeps while the count is what we read, at most ns (0: no limit). */
+static void group_sleep(crew_group *g, long ns)
+{
+    uint32_t v = atomic_load_explicit(&g->pending, memory_order_acquire);
+    if (v == 0)
+        return;
+    struct timespec ts = {0, ns};
+    crew_futex_wait(&g->pending, v, ns > 0 ? &ts : NULL);
+}
+
+int crew_group_wait(crew_group *g)
+{
+    if (g == NULL)
+        return EINVAL;
+    crew_worker *w = crew_self();
+    if (w != NULL && w->pool == g->pool) {
+        /* Tasks this worker posted sit on its own deque: run them here
+         * (they are this frame's); then wait for the rest, taking work
+         * only from the workers running them. */
+        while (!group_idle(g)) {
+            crew_job_ *job = crew_deque_pop(&w->deque);
+            if (job == NULL)
+                break;
+            crew_run_job(w, job);
+        }
+        unsigned idle = 0;
+        while (!group_idle(g)) {
+            if (++idle < 256) {
+                sched_yield();
+                continue;
+            }
+            group_sleep(g, 200000);
+        }
+        return 0;
+    }
+    while (!group_idle(g))
+        group_sleep(g, 0);
+    return 0;
+}
+
+void crew_group_destroy(crew_group *g)
+{
+    if (g == NULL)
+        return;
+    crew_group_wait(g);
+    free(g);
+}
+
+/* ---- crew_run ---- */
+
+typedef struct run_root {
+    crew_job_ job;
+    crew_pool *pool;
+    _Atomic uint32_t done;
+} run_root;
+
+static void run_root_dequeued(crew_job_ *job, void *worker)
+{
+    run_root *root = (run_root *)job;
+    crew_worker *w = worker;
+    crew_pool *pool = root->pool;
+    crew_stat_add(&w->stats.tasks_run, 1);
+    job->result = job->fn(job->arg);
+    /* SeqCst store: after it the caller may return and the record (on its
+     * stack) is gone; only the address is used for the wake. */
+    atomic_store_explicit(&root->done, 1, memory_order_seq_cst);
+    crew_futex_wake(&root->done, 1);
+    crew_job_accounted_done(pool);
+}
+
+int crew_run(crew_pool *pool, crew_fn fn, void *arg, void **result)
+{
+    if (pool == NULL || fn == NULL)
+        return EINVAL;
+    crew_worker *w = crew_self();
+    if (w != NULL && w->pool == pool) {
+        void *r = fn(arg);
+        if (result != NULL)
+            *result = r;
+        return 0;
+    }
+    run_root root;
+    memset(&root, 0, sizeof(root));
+    root.job.fn = fn;
+    root.job.arg = arg;
+    root.job.flags = CREW_JOB_NOCANCEL;
+    root.job.finish = run_root_dequeued;
+    root.pool = pool;
+    atomic_init(&root.done, 0);
+    int rc = crew_enqueue_detached(pool, &root.job, 1);
+    if (rc != 0)
+        return rc;
+    while (atomic_load_explicit(&root.done, memory_order_acquire) == 0)
+        crew_futex_wait(&root.done, 0, NULL);
+    if (result != NULL)
+        *result = root.job.result;
+    return 0;
+}

@@ -1,0 +1,202 @@
+/*
+ * Fork-join: the slow paths of crew_spawn and crew_sync (the fast paths are
+ * inline in crew.h), the private prefix, leapfrogging, and crew_run.
+ *
+ * The private prefix (docs/scheduler.md, "The fast path"): a worker's
+ * newest spawns sit in hot.priv[lo, hi), touched only by the owner with no
+ * atomics. Its Chase-Lev deque holds only older tasks. Invariant: every
+ * public task is older than every private one. Publishing moves the oldest
+ * private task (priv[lo]) to the deque's bottom, which keeps it.
+ */
+#include "scheduler/internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "scheduler/futex.h"
+
+/* Leapfrog rounds before a waiting worker sleeps, and how long it sleeps
+ * before trying again (the thief may have published subtasks meanwhile). */
+#define WAIT_SPIN_ROUNDS 256
+#define WAIT_SLEEP_NS 200000
+
+int crew_publish_oldest_private(crew_worker *w)
+{
+    crew_worker_hot_ *h = &w->hot;
+    if (h->priv_lo == h->priv_hi)
+        return 0;
+    if (crew_deque_push(&w->deque, h->priv[h->priv_lo]) != 0)
+        return 0; /* no memory: it stays private and runs at its sync */
+    h->priv_lo++;
+    if (h->priv_lo == h->priv_hi)
+        h->priv_lo = h->priv_hi = 0;
+    return 1;
+}
+
+void crew_publish_all_private(crew_worker *w)
+{
+    crew_worker_hot_ *h = &w->hot;
+    while (h->priv_lo < h->priv_hi)
+        if (!crew_publish_oldest_private(w))
+            break;
+}
+
+void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
+{
+    if (h == NULL) {
+        /* Not on a worker: the serial elision, run at sync. */
+        j->flags = CREW_JOB_SERIAL;
+        return;
+    }
+    crew_worker *w = (crew_worker *)(void *)h;
+    crew_count_(&h->spawns);
+    if (h->priv_hi == CREW_PRIVATE_SPAWNS_) {
+        crew_publish_all_private(w);
+        if (h->priv_hi == CREW_PRIVATE_SPAWNS_) {
+            /* The deque could not grow: this one runs at its sync. */
+            j->flags = CREW_JOB_UNQUEUED;
+            return;
+        }
+        if (h->priv_lo != 0) {
+            /* Partly published: the rest stays, newest on top. */
+            unsigned n = h->priv_hi - h->priv_lo;
+            for (unsigned i = 0; i < n; i++)
+                h->priv[i] = h->priv[h->priv_lo + i];
+            h->priv_lo = 0;
+            h->priv_hi = n;
+        }
+    }
+    h->priv[h->priv_hi++] = j;
+    int asked = __atomic_load_n(&h->request, __ATOMIC_RELAXED);
+    unsigned sleepers = __atomic_load_n(h->sleepers, __ATOMIC_RELAXED);
+    if (asked || sleepers) {
+        int published = crew_publish_oldest_private(w);
+        if (asked)
+            __atomic_store_n(&h->request, 0, __ATOMIC_RELAXED);
+        /* Somebody sleeps: the new public task is for them. A relaxed read
+         * may miss a worker just going to sleep: that costs parallelism
+         * until our next spawn, never progress (we are awake). */
+        if (published && sleepers)
+            crew_wake_one(w->pool);
+    }
+}
+
+void crew_run_stolen_spawn(crew_worker *w, crew_job_ *job)
+{
+    crew_stat_add(&w->stats.tasks_run, 1);
+    job->result = job->fn(job->arg);
+    /* AcqRel exchange: the result is visible to the owner that reads DONE;
+     * and we learn whether it sleeps on this word. After this the record
+     * (on the owner's stack) may be gone: only its address is used below,
+     * and a futex wake on a stale address is harmless. */
+    uint32_t old = __atomic_exchange_n(&job->state, CREW_SPAWN_DONE, __ATOMIC_ACQ_REL);
+    if (old == CREW_SPAWN_WAITING)
+        crew_futex_wake((_Atomic uint32_t *)&job->state, 1);
+}
+
+/* Leapfrogging: while `job` runs on another worker, take work only from
+ * that worker (its deque holds only the stolen task's subtasks: it was
+ * empty when it stole, since a thief takes the oldest task first), and
+ * sleep when there is none. ops->done(job) says when to stop;
+ * ops->sleep(job, ns) sleeps until the runner wakes us or ns pass (the
+ * runner may publish subtasks meanwhile, so we look again). */
+void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *ops)
+{
+    unsigned idle = 0;
+    while (!ops->done(job)) {
+        crew_worker *runner = __atomic_load_n((crew_worker **)&job->runner, __ATOMIC_ACQUIRE);
+        if (runner != NULL && runner != w && runner->pool == w->pool) {
+            crew_job_ *sub;
+            int r = crew_steal_from(w, runner, &sub);
+            if (r == 0) {
+                crew_run_job(w, sub);
+                idle = 0;
+                continue;
+            }
+            if (r == EAGAIN)
+                continue;
+        }
+        if (++idle < WAIT_SPIN_ROUNDS) {
+            if (idle % 16 == 0)
+                sched_yield();
+            else
+                __asm__ volatile("pause" ::: "memory");
+            continue;
+        }
+        crew_stat_add(&w->stats.sleeps, 1);
+        ops->sleep(job, WAIT_SLEEP_NS);
+        idle = WAIT_SPIN_ROUNDS / 2;
+    }
+}
+
+static int spawn_done(crew_job_ *job)
+{
+    return __atomic_load_n(&job->state, __ATOMIC_ACQUIRE) == CREW_SPAWN_DONE;
+}
+
+static void spawn_sleep(crew_job_ *job, long ns)
+{
+    /* Announce the sleep in the state word itself: the thief's exchange to
+     * DONE then sees WAITING and wakes us. A CAS failure means the thief
+     * has not marked it STOLEN yet (keep looking) or it is already done. */
+    uint32_t expect = CREW_SPAWN_STOLEN;
+    if (__atomic_compare_exchange_n(&job->state, &expect, CREW_SPAWN_WAITING, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+        expect == CREW_SPAWN_WAITING) {
+        struct timespec ts = {0, ns};
+        crew_futex_wait((_Atomic uint32_t *)&job->state, CREW_SPAWN_WAITING, &ts);
+    }
+}
+
+static const crew_wait_ops spawn_wait = {spawn_done, spawn_sleep};
+
+void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
+{
+    if (h == NULL || (j->flags & (CREW_JOB_SERIAL | CREW_JOB_UNQUEUED))) {
+        if (h != NULL)
+            crew_count_(&h->inline_runs);
+        return j->fn(j->arg);
+    }
+    crew_worker *w = (crew_worker *)(void *)h;
+    /* j is not the newest private task. Syncs are LIFO, so everything
+     * spawned after j has been synced: the private part is empty and j is
+     * public (the newest there, under any tasks this frame submitted), or
+     * stolen. */
+#ifdef CREW_DEBUG
+    assert(h->priv_lo == h->priv_hi && "crew_sync out of LIFO order");
+#endif
+    h->priv_lo = h->priv_hi = 0;
+    for (;;) {
+        crew_job_ *x = crew_deque_pop(&w->deque);
+        if (x == j) {
+            crew_count_(&h->inline_runs);
+            return j->fn(j->arg);
+        }
+        if (x == NULL)
+            break; /* stolen */
+        if (x->finish != NULL) {
+            /* A task this frame submitted from inside the pool: it is ours
+             * to run, and runs before the frame continues. */
+            x->finish(x, w);
+            continue;
+        }
+#ifdef CREW_DEBUG
+        assert(0 && "crew_sync out of LIFO order");
+#endif
+        abort();
+    }
+    crew_wait_for_runner(w, j, &spawn_wait);
+    return j->result;
+}
+
+void crew_spawn_extern(crew_task *t, crew_fn fn, void *arg)
+{
+    crew_spawn(t, fn, arg);
+}
+
+void *crew_sync_extern(crew_task *t)
+{
+    return crew_sync(t);
+}

@@ -1,0 +1,133 @@
+/*
+ * The scheduler's private structures. docs/scheduler.md is the design;
+ * this header is the map: which thread writes which field.
+ */
+#ifndef CREW_SCHED_INTERNAL_H
+#define CREW_SCHED_INTERNAL_H
+
+#include <crew.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "deque/deque.h"
+#include "scheduler/injector.h"
+
+/* crew_job_.state for spawned tasks (fork-join). */
+enum {
+    CREW_SPAWN_PENDING = 0, /* in the owner's private prefix or deque */
+    CREW_SPAWN_STOLEN = 1,  /* a thief runs it */
+    CREW_SPAWN_WAITING = 2, /* stolen, and the owner sleeps on this word */
+    CREW_SPAWN_DONE = 3,    /* the thief finished; result is set */
+};
+
+/* crew_job_.state for detached tasks (submit, post, group, run). Whoever
+ * moves PENDING to RUNNING runs the task; a cancel moves PENDING to
+ * CANCELLED. The queue entry is dropped by whoever dequeues it. */
+enum {
+    CREW_JOB_PENDING = 0,
+    CREW_JOB_RUNNING = 1,
+    CREW_JOB_DONE = 2,
+    CREW_JOB_CANCELLED = 3,
+};
+
+/* crew_job_.flags */
+enum {
+    CREW_JOB_SERIAL = 1u << 0,   /* spawned outside a worker: run at sync */
+    CREW_JOB_UNQUEUED = 1u << 1, /* could not be published: run at sync */
+    CREW_JOB_EXTERNAL = 1u << 2, /* submitted from outside the pool */
+    CREW_JOB_NOCANCEL = 1u << 3, /* crew_run's root task: always runs */
+};
+
+typedef struct crew_worker crew_worker;
+
+/* Counters each worker writes on its own cache line (relaxed stores by the
+ * owner only) and crew_pool_stats sums. */
+typedef struct crew_worker_stats {
+    _Atomic uint64_t tasks_run, steals, failed_steals, injected, sleeps,
+        wakeups;
+} crew_worker_stats;
+
+struct crew_worker {
+    crew_worker_hot_ hot; /* first: the header's fast path sees this part */
+    crew_deque deque;
+    _Alignas(64) crew_worker_stats stats;
+    crew_pool *pool;
+    unsigned index;
+    uint64_t rng;             /* victim choice, owner only */
+    unsigned local_since_inject; /* tasks since the last injector poll */
+    pthread_t thread;
+    int started;
+};
+
+struct crew_pool {
+    crew_config cfg;
+    unsigned nworkers;
+    crew_worker **workers;
+    struct crew_records *records; /* detached job records (futures, posts) */
+
+    crew_injector inj;
+
+    /* Idle workers: `sleepers` counts workers between announcing sleep and
+     * waking; `event` is the futex word they sleep on, bumped per wake. */
+    _Alignas(64) _Atomic unsigned sleepers;
+    _Atomic uint32_t event;
+    _Atomic uint64_t outside_wakeups; /* wake calls made by non-workers */
+
+    /* Outside submissions: bit 0 closed, the rest 2 x submits in flight. */
+    _Alignas(64) _Atomic uint64_t submit_state;
+    /* Detached tasks accepted and not yet finished or cancelled. */
+    _Alignas(64) _Atomic int64_t outstanding;
+    _Atomic uint32_t quiet_event; /* futex: bumped when outstanding hits 0 */
+    _Atomic unsigned quiet_waiters;
+
+    /* Bounded queue: tasks in the injector; producers wait on space_event. */
+    _Alignas(64) _Atomic int64_t queued;
+    _Atomic uint32_t space_event;
+    _Atomic unsigned space_waiters;
+
+    _Alignas(64) _Atomic int stopping; /* destroy: workers exit when quiet */
+    _Atomic int shut_down;
+    pthread_mutex_t lifecycle; /* shutdown/destroy only: never on a hot path */
+};
+
+/* The worker running on this thread, NULL elsewhere. */
+static inline crew_worker *crew_self(void)
+{
+    return (crew_worker *)(void *)crew_current_worker_;
+}
+
+static inline void crew_stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+    /* Owner-only counter: a relaxed load and store, no RMW. */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* pool.c */
+void crew_wake_one(crew_pool *pool);
+void crew_job_accounted_done(crew_pool *pool);
+int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out);
+void crew_run_job(crew_worker *w, crew_job_ *job);
+
+/* forkjoin.c: the private prefix */
+int crew_publish_oldest_private(crew_worker *w);
+void crew_publish_all_private(crew_worker *w);
+
+/* forkjoin.c */
+void crew_run_stolen_spawn(crew_worker *w, crew_job_ *job);
+typedef struct crew_wait_ops {
+    int (*done)(crew_job_ *job);
+    void (*sleep)(crew_job_ *job, long ns);
+} crew_wait_ops;
+/* Leapfrog on job's runner until ops->done(job), sleeping in between. */
+void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *ops);
+
+/* executor.c */
+int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external);
+void crew_cancel_queued(crew_pool *pool, crew_job_ *job);
+struct crew_records *crew_records_create(unsigned nworkers);
+void crew_records_drop_pool(crew_pool *pool);
+
+#endif

@@ -1,0 +1,521 @@
+/*
+ * Workers: their loop, stealing, the sleep protocol, and the pool's life
+ * (create, shutdown, destroy, statistics). docs/scheduler.md is the design.
+ */
+#include "scheduler/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "pool/objpool.h"
+#include "scheduler/futex.h"
+
+_Thread_local crew_worker_hot_ *crew_current_worker_
+    __attribute__((tls_model("initial-exec")));
+
+/* Polls of the injection queue: every this many local tasks a worker looks
+ * there first, so outside work is never starved by inside work. */
+#define INJECT_POLL_EVERY 32
+#define DEFAULT_SPIN_US 100
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+static uint64_t next_random(uint64_t *s)
+{
+    /* xorshift64*: a few cycles, good enough for victim choice. */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 2685821657736338717ull;
+}
+
+/* ---- the sleep protocol (docs/scheduler.md, "Sleeping and waking") ---- */
+
+void crew_wake_one(crew_pool *pool)
+{
+    /* SeqCst load: the publisher made its work visible with a seq_cst
+     * operation (the injector's CAS, or the fence in crew_wake_for_spawn),
+     * and a worker going to sleep increments `sleepers` (seq_cst) before
+     * looking for work. In the single order of seq_cst operations either
+     * we see its increment, or it sees our work. */
+    if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) == 0)
+        return;
+    /* Release: nothing to order really; the futex compares the value. */
+    atomic_fetch_add_explicit(&pool->event, 1, memory_order_release);
+    crew_futex_wake(&pool->event, 1);
+    crew_worker *self = crew_self();
+    if (self != NULL && self->pool == pool)
+        crew_stat_add(&self->stats.wakeups, 1);
+    else
+        atomic_fetch_add_explicit(&pool->outside_wakeups, 1, memory_order_relaxed);
+}
+
+static void wake_all(crew_pool *pool)
+{
+    atomic_fetch_add_explicit(&pool->event, 1, memory_order_release);
+    crew_futex_wake(&pool->event, INT_MAX);
+}
+
+/* Whether a worker about to sleep can see work anywhere. */
+static int work_visible(crew_pool *pool)
+{
+    if (!crew_injector_empty(&pool->inj))
+        return 1;
+    for (unsigned i = 0; i < pool->nworkers; i++)
+        if (crew_deque_size_estimate(&pool->workers[i]->deque) > 0)
+            return 1;
+    return 0;
+}
+
+/* ---- finding work ---- */
+
+int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out)
+{
+    void *x;
+    crew_steal_result r = crew_deque_steal(&victim->deque, &x);
+    if (r == CREW_STEAL_OK) {
+        crew_job_ *job = x;
+        if (job->finish == NULL) {
+            /* A spawned task: tell its owner who has it (for leapfrogging)
+             * before running it. Relaxed state store: only the owner's CAS
+             * STOLEN -> WAITING reads it, and it loops until it sees it. */
+            __atomic_store_n(&job->state, CREW_SPAWN_STOLEN, __ATOMIC_RELAXED);
+            __atomic_store_n(&job->runner, thief, __ATOMIC_RELEASE);
+        }
+        crew_stat_add(&thief->stats.steals, 1);
+        *out = job;
+        return 0;
+    }
+    crew_stat_add(&thief->stats.failed_steals, 1);
+    if (r == CREW_STEAL_EMPTY &&
+        !__atomic_load_n(&victim->hot.request, __ATOMIC_RELAXED)) {
+        /* Its public part is empty: ask the owner to publish one of its
+         * private spawns (it looks at this flag in spawn). */
+        __atomic_store_n(&victim->hot.request, 1, __ATOMIC_RELAXED);
+    }
+    return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
+}
+
+static crew_job_ *take_injected(crew_worker *w)
+{
+    crew_pool *pool = w->pool;
+    crew_job_ *job = crew_injector_pop(&pool->inj);
+    if (job == NULL)
+        return NULL;
+    crew_stat_add(&w->stats.injected, 1);
+    if (pool->cfg.queue_limit != 0) {
+        /* A bounded queue has room again: wake one waiting producer. The
+         * seq_cst pair (this decrement, the producer's increment of
+         * space_waiters) is the same handshake as the workers' sleep. */
+        atomic_fetch_sub_explicit(&pool->queued, 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&pool->space_waiters, memory_order_seq_cst) > 0) {
+            atomic_fetch_add_explicit(&pool->space_event, 1, memory_order_release);
+            crew_futex_wake(&pool->space_event, 1);
+        }
+    }
+    return job;
+}
+
+static crew_job_ *steal_round(crew_worker *w)
+{
+    crew_pool *pool = w->pool;
+    unsigned n = pool->nworkers;
+    if (n < 2)
+        return NULL;
+    unsigned start = (unsigned)(next_random(&w->rng) % n);
+    for (unsigned k = 0; k < n; k++) {
+        unsigned v = (start + k) % n;
+        if (v == w->index)
+            continue;
+        crew_job_ *job;
+        int r;
+        /* A lost race means the victim has work: try it again at once. */
+        while ((r = crew_steal_from(w, pool->workers[v], &job)) == EAGAIN)
+            ;
+        if (r == 0)
+            return job;
+    }
+    return NULL;
+}
+
+static crew_job_ *find_work(crew_worker *w)
+{
+    crew_job_ *job;
+    if (++w->local_since_inject >= INJECT_POLL_EVERY) {
+        w->local_since_inject = 0;
+        if ((job = take_injected(w)) != NULL)
+            return job;
+    }
+    if ((job = crew_deque_pop(&w->deque)) != NULL)
+        return job;
+    if ((job = take_injected(w)) != NULL)
+        return job;
+    return steal_round(w);
+}
+
+void crew_run_job(crew_worker *w, crew_job_ *job)
+{
+    if (job->finish == NULL)
+        crew_run_stolen_spawn(w, job);
+    else
+        job->finish(job, w);
+}
+
+/* Searches for spin_us, backing off with sched_yield, then sleeps until a
+ * wake. Returns a job, or NULL (woken, or the pool stops). */
+static crew_job_ *search_then_sleep(crew_worker *w)
+{
+    crew_pool *pool = w->pool;
+    double deadline = now_us() + pool->cfg.spin_us;
+    unsigned rounds = 0;
+    do {
+        if (++rounds < 16)
+            __asm__ volatile("pause" ::: "memory");
+        else
+            sched_yield();
+        crew_job_ *job = find_work(w);
+        if (job != NULL)
+            return job;
+        if (atomic_load_explicit(&pool->stopping, memory_order_acquire))
+            return NULL;
+    } while (now_us() < deadline);
+
+    /* Acquire: read the event before announcing; a wake after this point
+     * changes it and the futex will not sleep. */
+    uint32_t e = atomic_load_explicit(&pool->event, memory_order_acquire);
+    atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
+    if (!work_visible(pool) &&
+        !atomic_load_explicit(&pool->stopping, memory_order_seq_cst)) {
+        crew_stat_add(&w->stats.sleeps, 1);
+        crew_futex_wait(&pool->event, e, NULL);
+    }
+    atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_seq_cst);
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    crew_worker *w = arg;
+    crew_pool *pool = w->pool;
+    crew_current_worker_ = &w->hot;
+    if (pool->cfg.on_worker_start != NULL)
+        pool->cfg.on_worker_start(w->index, pool->cfg.ctx);
+    for (;;) {
+        crew_job_ *job = find_work(w);
+        if (job == NULL)
+            job = search_then_sleep(w);
+        if (job != NULL) {
+            crew_run_job(w, job);
+            continue;
+        }
+        if (atomic_load_explicit(&pool->stopping, memory_order_acquire) &&
+            !work_visible(pool))
+            break;
+    }
+    if (pool->cfg.on_worker_stop != NULL)
+        pool->cfg.on_worker_stop(w->index, pool->cfg.ctx);
+    crew_current_worker_ = NULL;
+    return NULL;
+}
+
+/* ---- accounting of detached tasks ---- */
+
+void crew_job_accounted_done(crew_pool *pool)
+{
+    /* SeqCst pair with the shutdown waiter's quiet_waiters increment. */
+    if (atomic_fetch_sub_explicit(&pool->outstanding, 1, memory_order_seq_cst) == 1 &&
+        atomic_load_explicit(&pool->quiet_waiters, memory_order_seq_cst) > 0) {
+        atomic_fetch_add_explicit(&pool->quiet_event, 1, memory_order_release);
+        crew_futex_wake(&pool->quiet_event, INT_MAX);
+    }
+}
+
+static void wait_quiet(crew_pool *pool)
+{
+    for (;;) {
+        uint32_t e = atomic_load_explicit(&pool->quiet_event, memory_order_acquire);
+        atomic_fetch_add_explicit(&pool->quiet_waiters, 1, memory_order_seq_cst);
+        int quiet = atomic_load_explicit(&pool->outstanding, memory_order_seq_cst) == 0;
+        if (!quiet)
+            crew_futex_wait(&pool->quiet_event, e, NULL);
+        atomic_fetch_sub_explicit(&pool->quiet_waiters, 1, memory_order_seq_cst);
+        if (quiet)
+            return;
+    }
+}
+
+/* ---- life of a pool ---- */
+
+void crew_config_default(crew_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
+    cfg->spin_us = DEFAULT_SPIN_US;
+    cfg->name = "crew";
+}
+
+/* Reads a caller's config of any version: fields it does not have (past
+ * its size) and zero fields take defaults. */
+static void config_read(crew_config *out, const crew_config *in)
+{
+    crew_config_default(out);
+    if (in == NULL)
+        return;
+    size_t n = in->size == 0 ? sizeof(*in) : in->size;
+    if (n > sizeof(*out))
+        n = sizeof(*out);
+    memcpy(out, in, n);
+    out->size = sizeof(*out);
+    if (out->spin_us == 0 && n > offsetof(crew_config, spin_us))
+        out->spin_us = in->spin_us; /* an explicit 0: sleep at once */
+    if (n <= offsetof(crew_config, spin_us))
+        out->spin_us = DEFAULT_SPIN_US;
+    if (out->name == NULL)
+        out->name = "crew";
+}
+
+static unsigned cpus_available(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return (unsigned)n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static void free_workers(crew_pool *pool)
+{
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        crew_worker *w = pool->workers[i];
+        if (w == NULL)
+            continue;
+        crew_deque_destroy(&w->deque);
+        free(w);
+    }
+    free(pool->workers);
+}
+
+static void free_pool(crew_pool *pool)
+{
+    free_workers(pool);
+    crew_injector_destroy(&pool->inj);
+    if (pool->records != NULL)
+        crew_records_drop_pool(pool);
+    pthread_mutex_destroy(&pool->lifecycle);
+    free(pool);
+}
+
+static int start_workers(crew_pool *pool)
+{
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return EAGAIN;
+    if (pool->cfg.stack_size != 0 &&
+        pthread_attr_setstacksize(&attr, pool->cfg.stack_size) != 0) {
+        pthread_attr_destroy(&attr);
+        return EINVAL;
+    }
+    /* Workers block every asynchronous signal: they inherit this mask. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = 0;
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        crew_worker *w = pool->workers[i];
+        rc = pthread_create(&w->thread, &attr, worker_main, w);
+        if (rc != 0)
+            break;
+        w->started = 1;
+        /* The kernel keeps 15 characters: prefix cut to 10, "-", index. */
+        char name[32];
+        snprintf(name, sizeof name, "%.10s-%u", pool->cfg.name, i % 10000);
+        name[15] = '\0';
+        pthread_setname_np(w->thread, name);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return rc;
+}
+
+static void stop_and_join(crew_pool *pool)
+{
+    atomic_store_explicit(&pool->stopping, 1, memory_order_seq_cst);
+    wake_all(pool);
+    for (unsigned i = 0; i < pool->nworkers; i++)
+        if (pool->workers[i]->started)
+            pthread_join(pool->workers[i]->thread, NULL);
+}
+
+crew_pool *crew_pool_create(const crew_config *cfg)
+{
+    crew_config c;
+    config_read(&c, cfg);
+    if (c.workers > 4096) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (c.workers == 0)
+        c.workers = cpus_available();
+    crew_pool *pool = crew_aligned_alloc(64, sizeof(*pool));
+    if (pool == NULL)
+        return NULL;
+    memset(pool, 0, sizeof(*pool));
+    pool->cfg = c;
+    pthread_mutex_init(&pool->lifecycle, NULL);
+    pool->workers = crew_calloc(c.workers, sizeof(crew_worker *));
+    if (pool->workers == NULL || crew_injector_init(&pool->inj) != 0) {
+        free(pool->workers);
+        free(pool);
+        errno = ENOMEM;
+        return NULL;
+    }
+    pool->nworkers = c.workers;
+    int rc = 0;
+    for (unsigned i = 0; i < c.workers && rc == 0; i++) {
+        crew_worker *w = crew_aligned_alloc(64, sizeof(*w));
+        if (w == NULL) {
+            rc = ENOMEM;
+            break;
+        }
+        memset(w, 0, sizeof(*w));
+        w->pool = pool;
+        w->index = i;
+        w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+        w->hot.sleepers = (const unsigned *)&pool->sleepers;
+        pool->workers[i] = w;
+        if (crew_deque_init(&w->deque, 256) != 0)
+            rc = ENOMEM;
+    }
+    if (rc == 0) {
+        pool->records = crew_records_create(c.workers);
+        if (pool->records == NULL)
+            rc = ENOMEM;
+    }
+    if (rc == 0)
+        rc = start_workers(pool);
+    if (rc != 0) {
+        stop_and_join(pool);
+        free_pool(pool);
+        errno = rc;
+        return NULL;
+    }
+    return pool;
+}
+
+static int is_own_worker(const crew_pool *pool)
+{
+    crew_worker *self = crew_self();
+    return self != NULL && self->pool == pool;
+}
+
+int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
+{
+    if (pool == NULL)
+        return EINVAL;
+    if (is_own_worker(pool))
+        return EDEADLK;
+    pthread_mutex_lock(&pool->lifecycle);
+    /* Close: submits that start from now on fail ESHUTDOWN. SeqCst RMW:
+     * ordered against the submitters' increments of the in-flight count. */
+    atomic_fetch_or_explicit(&pool->submit_state, 1, memory_order_seq_cst);
+    /* Producers blocked on a full queue give up with ESHUTDOWN. */
+    atomic_fetch_add_explicit(&pool->space_event, 1, memory_order_release);
+    crew_futex_wake(&pool->space_event, INT_MAX);
+    /* Wait out the submits already in flight: afterwards every accepted
+     * outside task is in the injection queue. */
+    while (atomic_load_explicit(&pool->submit_state, memory_order_seq_cst) >> 1)
+        sched_yield();
+    if (cancel_pending) {
+        crew_job_ *job;
+        crew_job_ *keep = NULL; /* crew_run roots: never cancelled */
+        while ((job = crew_injector_pop(&pool->inj)) != NULL) {
+            if (pool->cfg.queue_limit != 0)
+                atomic_fetch_sub_explicit(&pool->queued, 1, memory_order_seq_cst);
+            if (job->flags & CREW_JOB_NOCANCEL) {
+                job->result = keep; /* a private list until re-queued */
+                keep = job;
+                continue;
+            }
+            crew_cancel_queued(pool, job);
+        }
+        while (keep != NULL) {
+            crew_job_ *next = keep->result;
+            keep->result = NULL;
+            /* The queue has room: we just emptied it. */
+            if (crew_injector_push(&pool->inj, keep) != 0)
+                keep->finish(keep, NULL); /* cannot fail twice in practice */
+            keep = next;
+        }
+        wake_all(pool);
+    }
+    wait_quiet(pool);
+    atomic_store_explicit(&pool->shut_down, 1, memory_order_release);
+    pthread_mutex_unlock(&pool->lifecycle);
+    return 0;
+}
+
+int crew_pool_destroy(crew_pool *pool)
+{
+    if (pool == NULL)
+        return EINVAL;
+    if (is_own_worker(pool))
+        return EDEADLK;
+    int rc = crew_pool_shutdown(pool, false);
+    if (rc != 0)
+        return rc;
+    stop_and_join(pool);
+    free_pool(pool);
+    return 0;
+}
+
+unsigned crew_pool_workers(const crew_pool *pool)
+{
+    return pool == NULL ? 0 : pool->nworkers;
+}
+
+int crew_worker_index(void)
+{
+    crew_worker *w = crew_self();
+    return w == NULL ? -1 : (int)w->index;
+}
+
+void crew_pool_stats(const crew_pool *pool, crew_stats *out)
+{
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (pool == NULL)
+        return;
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        const crew_worker *w = pool->workers[i];
+        const crew_worker_stats *s = &w->stats;
+        uint64_t inline_runs = __atomic_load_n(&w->hot.inline_runs, __ATOMIC_RELAXED);
+        out->tasks_run += atomic_load_explicit(&s->tasks_run, memory_order_relaxed) + inline_runs;
+        out->spawns += __atomic_load_n(&w->hot.spawns, __ATOMIC_RELAXED);
+        out->steals += atomic_load_explicit(&s->steals, memory_order_relaxed);
+        out->failed_steals += atomic_load_explicit(&s->failed_steals, memory_order_relaxed);
+        out->injected += atomic_load_explicit(&s->injected, memory_order_relaxed);
+        out->sleeps += atomic_load_explicit(&s->sleeps, memory_order_relaxed);
+        out->wakeups += atomic_load_explicit(&s->wakeups, memory_order_relaxed);
+    }
+    out->wakeups += atomic_load_explicit(&pool->outside_wakeups, memory_order_relaxed);
+}

@@ -1,0 +1,452 @@
+/* Suite `pool`, many threads: the Treiber stack's ABA guard (torture
+ * tests) and the pool's exactly-once accounting under contention, with and
+ * without slot caches. The contract itself: cases_pool_contract.c. */
+#include "pool_cases.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "pool/objpool.h"
+#include "pool/stack.h"
+#include "pool_tracked.h"
+
+/* ---- the Treiber stack on its own ---- */
+
+int treiber_stack_is_lifo_and_pops_null_when_empty(void)
+{
+    crew_pool_stack *s = crew_pool_stack_create();
+    CHECK(s != NULL);
+    crew_pool_node n[3];
+    CHECK(crew_pool_stack_pop(s) == NULL);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 3; i++)
+            crew_pool_stack_push(s, &n[i]);
+        for (int i = 2; i >= 0; i--)
+            CHECKF(crew_pool_stack_pop(s) == &n[i], "round %d, node %d", round,
+                   i);
+        CHECK(crew_pool_stack_pop(s) == NULL);
+    }
+    crew_pool_stack_destroy(s);
+    return 0;
+}
+
+/* ---- ABA torture ----
+ * Four threads, three items. Each thread takes A, takes B, gives A back
+ * while it still holds B, then gives B back. A pop that read "top A, next
+ * B" before such a round and reaches its CAS after it is the ABA case:
+ * with the version guard its CAS fails; without it the head becomes B,
+ * which a thread holds, and the next taker gets B too. Every take sets the
+ * item's ownership flag with an atomic exchange, so a second holder is
+ * seen at once.
+ *
+ * A pop's window (from its read of the head to its CAS) is a few
+ * nanoseconds; on two cores, timer preemption lands in it too rarely to
+ * rely on. So a fifth thread plays a busy scheduler: every few dozen
+ * microseconds it signals one torture thread, whose handler sleeps for a
+ * moment wherever the thread was, sometimes inside a pop. That is a
+ * preemption at a random instruction, thousands of times a second. */
+
+enum {
+    TORTURE_THREADS = 4,
+    TORTURE_NODES = 3,
+    STALL_SIGNAL = SIGUSR1,
+};
+
+typedef struct torture {
+    void *(*take)(struct torture *t);
+    void (*give)(struct torture *t, void *x);
+    _Atomic int *(*flag)(struct torture *t, void *x);
+    crew_pool_stack *stack;
+    crew_pool_node nodes[TORTURE_NODES];
+    _Atomic int node_held[TORTURE_NODES];
+    crew_objpool *pool;
+    long iterations;
+    double deadline;
+    _Atomic int failed;
+    _Atomic int running; /* torture threads not yet finished */
+    _Atomic long ops, double_holds;
+} torture;
+
+typedef struct torture_thread {
+    torture *t;
+    pthread_t tid;
+    unsigned seed;
+} torture_thread;
+
+/* Leaves the processor for a moment (nanosleep is async-signal-safe), so
+ * that other threads run even where all torture threads share one core. */
+static void stall_handler(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    const struct timespec stall = {0, 2000};
+    nanosleep(&stall, NULL);
+    errno = saved;
+}
+
+static int torture_claim(torture *t, void *x)
+{
+    if (atomic_exchange_explicit(t->flag(t, x), 1, memory_order_acq_rel) == 0)
+        return 1;
+    atomic_fetch_add(&t->double_holds, 1);
+    atomic_store(&t->failed, 1);
+    return 0;
+}
+
+static void torture_give(torture *t, void *x)
+{
+    atomic_store_explicit(t->flag(t, x), 0, memory_order_release);
+    t->give(t, x);
+}
+
+static void *torture_main(void *arg)
+{
+    torture_thread *me = arg;
+    torture *t = me->t;
+    long ops = 0;
+    for (long i = 0; i < t->iterations; i++) {
+        if ((i & 255) == 0 &&
+            (atomic_load_explicit(&t->failed, memory_order_relaxed) ||
+             now_s() > t->deadline))
+            break;
+        void *a = t->take(t);
+        if (a == NULL) {
+            sched_yield();
+            continue;
+        }
+        if (!torture_claim(t, a))
+            break; /* someone else holds a: leave it to them */
+        void *b = t->take(t);
+        if (b != NULL && !torture_claim(t, b))
+            break;
+        torture_give(t, a);
+        if (b != NULL)
+            torture_give(t, b);
+        ops++;
+    }
+    atomic_fetch_add(&t->ops, ops);
+    atomic_fetch_sub(&t->running, 1);
+    return NULL;
+}
+
+typedef struct staller {
+    torture *t;
+    torture_thread *th;
+} staller;
+
+/* Signals a random torture thread about every 20 to 70 microseconds (the
+ * sleep plus timer slack) until all have finished. Their thread ids stay
+ * valid until they are joined, which happens after this thread ends. */
+static void *staller_main(void *arg)
+{
+    staller *s = arg;
+    unsigned seed = 4242;
+    const struct timespec gap = {0, 20000};
+    while (atomic_load(&s->t->running) > 0) {
+        unsigned k = next_rand(&seed) % TORTURE_THREADS;
+        pthread_kill(s->th[k].tid, STALL_SIGNAL);
+        nanosleep(&gap, NULL);
+    }
+    return NULL;
+}
+
+static int torture_run(torture *t)
+{
+    t->iterations = crew_scaled(5000000, 200000);
+    t->deadline = now_s() + 1.5;
+    struct sigaction stall = {.sa_handler = stall_handler,
+                              .sa_flags = SA_RESTART};
+    struct sigaction old;
+    sigemptyset(&stall.sa_mask);
+    CHECK(sigaction(STALL_SIGNAL, &stall, &old) == 0);
+    torture_thread th[TORTURE_THREADS];
+    atomic_store(&t->running, TORTURE_THREADS);
+    for (int k = 0; k < TORTURE_THREADS; k++) {
+        th[k].t = t;
+        th[k].seed = 1234u + 77u * (unsigned)k;
+        CHECK(pthread_create(&th[k].tid, NULL, torture_main, &th[k]) == 0);
+    }
+    staller st = {.t = t, .th = th};
+    pthread_t stid;
+    CHECK(pthread_create(&stid, NULL, staller_main, &st) == 0);
+    pthread_join(stid, NULL);
+    for (int k = 0; k < TORTURE_THREADS; k++)
+        pthread_join(th[k].tid, NULL);
+    CHECK(sigaction(STALL_SIGNAL, &old, NULL) == 0);
+    fprintf(stderr, "aba torture: %ld rounds, %ld double holds\n",
+            atomic_load(&t->ops), atomic_load(&t->double_holds));
+    CHECKF(atomic_load(&t->double_holds) == 0,
+           "%ld items were held by two threads at once (ABA)",
+           atomic_load(&t->double_holds));
+    CHECK(atomic_load(&t->ops) > 0);
+    return 0;
+}
+
+static void *stack_take(torture *t)
+{
+    return crew_pool_stack_pop(t->stack);
+}
+
+static void stack_give(torture *t, void *x)
+{
+    crew_pool_stack_push(t->stack, x);
+}
+
+static _Atomic int *stack_flag(torture *t, void *x)
+{
+    return &t->node_held[(crew_pool_node *)x - t->nodes];
+}
+
+int treiber_aba_torture_never_gives_a_node_to_two_threads(void)
+{
+    torture *t = calloc(1, sizeof(*t));
+    CHECK(t != NULL);
+    t->take = stack_take;
+    t->give = stack_give;
+    t->flag = stack_flag;
+    t->stack = crew_pool_stack_create();
+    CHECK(t->stack != NULL);
+    for (int i = 0; i < TORTURE_NODES; i++)
+        crew_pool_stack_push(t->stack, &t->nodes[i]);
+    if (torture_run(t) != 0)
+        return 1; /* the stack may be corrupt: leave it */
+
+    /* Every node is back, exactly once. Bounded: a corrupt stack may hold
+     * a cycle. */
+    int seen[TORTURE_NODES] = {0};
+    int popped = 0;
+    crew_pool_node *n;
+    while (popped <= 2 * TORTURE_NODES &&
+           (n = crew_pool_stack_pop(t->stack)) != NULL) {
+        long i = n - t->nodes;
+        CHECKF(i >= 0 && i < TORTURE_NODES, "popped a foreign node");
+        seen[i]++;
+        popped++;
+    }
+    for (int i = 0; i < TORTURE_NODES; i++)
+        CHECKF(seen[i] == 1, "node %d is on the stack %d times", i, seen[i]);
+    crew_pool_stack_destroy(t->stack);
+    free(t);
+    return 0;
+}
+
+static void *pool_take(torture *t)
+{
+    return crew_objpool_acquire(t->pool);
+}
+
+static void pool_give(torture *t, void *x)
+{
+    crew_objpool_release(t->pool, x);
+}
+
+static _Atomic int *pool_flag(torture *t, void *x)
+{
+    (void)t;
+    return &((tracked *)x)->held;
+}
+
+int pool_aba_torture_never_gives_an_object_to_two_threads(void)
+{
+    hooks h = {0};
+    crew_objpool_config cfg = tracked_config(&h, 0);
+    torture *t = calloc(1, sizeof(*t));
+    CHECK(t != NULL);
+    t->take = pool_take;
+    t->give = pool_give;
+    t->flag = pool_flag;
+    t->pool = crew_objpool_create(&cfg);
+    CHECK(t->pool != NULL);
+    /* Start from a handful of idle objects. */
+    void *x[TORTURE_NODES];
+    for (int i = 0; i < TORTURE_NODES; i++)
+        CHECK((x[i] = crew_objpool_acquire(t->pool)) != NULL);
+    for (int i = 0; i < TORTURE_NODES; i++)
+        crew_objpool_release(t->pool, x[i]);
+    if (torture_run(t) != 0)
+        return 1; /* the pool may be corrupt: leave it */
+
+    crew_objpool_stats st;
+    crew_objpool_stats_get(t->pool, &st);
+    CHECKF(st.created == (uint64_t)atomic_load(&h.inits) && st.freed == 0 &&
+               st.idle == st.created,
+           "created %llu, freed %llu, idle %llu, inits %ld",
+           (unsigned long long)st.created, (unsigned long long)st.freed,
+           (unsigned long long)st.idle, atomic_load(&h.inits));
+    /* A handful: at most what four threads can hold plus the start. */
+    CHECKF(st.created <= 2 * TORTURE_THREADS + TORTURE_NODES,
+           "%llu objects built", (unsigned long long)st.created);
+    crew_objpool_destroy(t->pool);
+    CHECK(atomic_load(&h.finis) == atomic_load(&h.inits));
+    CHECK(atomic_load(&h.fini_on_held) == 0);
+    free(t);
+    return 0;
+}
+
+/* ---- concurrent rounds ----
+ * Threads acquire a burst of objects, claim each (exclusive ownership),
+ * then release them all, over and over. Afterwards every count must
+ * balance exactly. */
+
+enum { ROUND_THREADS = 4, MAX_BURST = 48 };
+
+typedef struct rounds {
+    crew_objpool *pool;
+    hooks *h;
+    long rounds;
+    int burst;     /* at most this many held at once */
+    int use_slots; /* thread k uses slot k (k >= nslots: shared fallback) */
+    _Atomic long acquires, releases, double_holds, failed_acquires;
+} rounds;
+
+typedef struct rounds_thread {
+    rounds *r;
+    pthread_t tid;
+    unsigned slot, seed;
+} rounds_thread;
+
+static void *rounds_main(void *arg)
+{
+    rounds_thread *me = arg;
+    rounds *r = me->r;
+    tracked *held[MAX_BURST];
+    long acquires = 0, releases = 0;
+    for (long round = 0; round < r->rounds; round++) {
+        int want = 1 + (int)(next_rand(&me->seed) % (unsigned)r->burst);
+        int n = 0;
+        while (n < want) {
+            tracked *x = r->use_slots
+                             ? crew_objpool_acquire_at(r->pool, me->slot)
+                             : crew_objpool_acquire(r->pool);
+            if (x == NULL) {
+                atomic_fetch_add(&r->failed_acquires, 1);
+                break;
+            }
+            acquires++;
+            if (!claim(r->h, x)) {
+                atomic_fetch_add(&r->double_holds, 1);
+                goto out; /* not ours to release */
+            }
+            held[n++] = x;
+        }
+        if (next_rand(&me->seed) % 16 == 0)
+            sched_yield();
+        while (n > 0) {
+            tracked *x = held[--n];
+            unclaim(x);
+            if (r->use_slots)
+                crew_objpool_release_at(r->pool, me->slot, x);
+            else
+                crew_objpool_release(r->pool, x);
+            releases++;
+        }
+    }
+out:
+    atomic_fetch_add(&r->acquires, acquires);
+    atomic_fetch_add(&r->releases, releases);
+    return NULL;
+}
+
+/* Runs the rounds, checks the balance, destroys the pool. */
+static int rounds_run(rounds *r, size_t max_idle)
+{
+    hooks *h = r->h;
+    rounds_thread th[ROUND_THREADS];
+    for (int k = 0; k < ROUND_THREADS; k++) {
+        th[k].r = r;
+        th[k].slot = (unsigned)k;
+        th[k].seed = 99u + 31u * (unsigned)k;
+        CHECK(pthread_create(&th[k].tid, NULL, rounds_main, &th[k]) == 0);
+    }
+    for (int k = 0; k < ROUND_THREADS; k++)
+        pthread_join(th[k].tid, NULL);
+
+    long acquires = atomic_load(&r->acquires);
+    long releases = atomic_load(&r->releases);
+    CHECKF(atomic_load(&r->double_holds) == 0,
+           "%ld objects were held by two threads at once",
+           atomic_load(&r->double_holds));
+    CHECK(atomic_load(&r->failed_acquires) == 0);
+    CHECK(acquires == releases);
+    crew_objpool_stats st;
+    crew_objpool_stats_get(r->pool, &st);
+    fprintf(stderr,
+            "rounds: %ld acquires, created %llu reused %llu freed %llu "
+            "idle %llu, idle peak seen %ld\n",
+            acquires, (unsigned long long)st.created,
+            (unsigned long long)st.reused, (unsigned long long)st.freed,
+            (unsigned long long)st.idle, atomic_load(&h->idle_peak));
+    /* Exactly once: every object built is idle or freed, every acquire
+     * was served once, every release kept or freed the object once. */
+    CHECK(st.created == (uint64_t)atomic_load(&h->inits));
+    CHECK(st.created == st.freed + st.idle);
+    CHECK(st.created + st.reused == (uint64_t)acquires);
+    CHECK(st.freed == (uint64_t)atomic_load(&h->finis));
+    CHECK((uint64_t)atomic_load(&h->resets) + st.freed == (uint64_t)releases);
+    CHECK(atomic_load(&h->idle_now) == (long)st.idle);
+    if (max_idle > 0) {
+        CHECKF(st.idle <= max_idle, "idle %llu > max_idle %zu",
+               (unsigned long long)st.idle, max_idle);
+        /* The test's own idle count trails the pool's by at most the
+         * threads between taking an object and claiming it. */
+        CHECKF(atomic_load(&h->idle_peak) <= (long)max_idle + ROUND_THREADS,
+               "idle peaked at %ld, max_idle %zu", atomic_load(&h->idle_peak),
+               max_idle);
+        CHECKF(st.freed > 0,
+               "no object was ever freed: max_idle not exercised");
+    }
+    crew_objpool_destroy(r->pool);
+    CHECK(atomic_load(&h->finis) == atomic_load(&h->inits));
+    CHECK(atomic_load(&h->fini_on_held) == 0);
+    return 0;
+}
+
+static int run_rounds(size_t max_idle, unsigned nslots, int use_slots,
+                      int burst, long nrounds)
+{
+    hooks h = {0};
+    crew_objpool_config cfg = tracked_config(&h, max_idle);
+    rounds r = {
+        .h = &h, .rounds = nrounds, .burst = burst, .use_slots = use_slots};
+    r.pool = crew_objpool_create_slots(&cfg, nslots);
+    CHECK(r.pool != NULL);
+    return rounds_run(&r, max_idle);
+}
+
+int concurrent_rounds_account_for_every_object_exactly_once(void)
+{
+    return run_rounds(0, 0, 0, 4, crew_scaled(200000, 20000));
+}
+
+int concurrent_release_with_small_max_idle_frees_bodies_and_keeps_bound(void)
+{
+    /* Bursts of up to 8 against room for 2: most releases free the body
+     * while other threads pop and push the same nodes. */
+    return run_rounds(2, 0, 0, 8, crew_scaled(100000, 10000));
+}
+
+int slot_caches_under_concurrency_drain_at_destroy_with_exact_counts(void)
+{
+    /* Three threads with a slot each, the fourth on the shared fallback;
+     * bursts above the cache's size make them spill and refill. */
+    return run_rounds(0, ROUND_THREADS - 1, 1, MAX_BURST,
+                      crew_scaled(40000, 4000));
+}
+
+int slot_caches_with_small_max_idle_keep_counts_exact(void)
+{
+    return run_rounds(8, ROUND_THREADS - 1, 1, 24, crew_scaled(40000, 4000));
+}
+
+int slot_caches_with_batched_idle_credit_keep_counts_exact(void)
+{
+    /* max_idle 64 over 3 slots: batches of 5 units of credit. */
+    return run_rounds(64, ROUND_THREADS - 1, 1, 24, crew_scaled(40000, 4000));
+}

@@ -1,0 +1,25 @@
+#ifndef CREW_POOL_CASES_H
+#define CREW_POOL_CASES_H
+#include "harness.h"
+
+#define POOL_CASES(X)                                                        \
+    X(treiber_stack_is_lifo_and_pops_null_when_empty)                        \
+    X(treiber_aba_torture_never_gives_a_node_to_two_threads)                 \
+    X(pool_aba_torture_never_gives_an_object_to_two_threads)                 \
+    X(bad_arguments_give_einval_or_do_nothing)                               \
+    X(allocation_failures_give_enomem_and_leak_nothing)                      \
+    X(init_failure_returns_null_with_inits_errno_and_leaks_nothing)          \
+    X(init_reset_fini_are_called_the_right_number_of_times)                  \
+    X(max_idle_is_honoured_at_the_moment_of_release)                         \
+    X(objects_are_aligned_for_max_align_t_and_fully_usable)                  \
+    X(concurrent_rounds_account_for_every_object_exactly_once)               \
+    X(concurrent_release_with_small_max_idle_frees_bodies_and_keeps_bound)   \
+    X(slot_caches_spill_to_and_refill_from_the_shared_stack)                 \
+    X(slot_caches_honour_max_idle)                                           \
+    X(slot_caches_take_idle_credit_in_batches_within_max_idle)               \
+    X(slot_caches_under_concurrency_drain_at_destroy_with_exact_counts)      \
+    X(slot_caches_with_small_max_idle_keep_counts_exact)                     \
+    X(slot_caches_with_batched_idle_credit_keep_counts_exact)
+
+POOL_CASES(CREW_DECLARE_CASE)
+#endif

@@ -1,0 +1,27 @@
+#ifndef CREW_SCHEDULER_CASES_H
+#define CREW_SCHEDULER_CASES_H
+#include "harness.h"
+
+#define SCHEDULER_CASES(X)                                                   \
+    X(fib_is_right_with_1_2_4_and_8_workers)                                 \
+    X(fib_through_crew_run_from_several_outside_threads)                     \
+    X(spawn_and_sync_outside_a_pool_run_serially)                            \
+    X(random_spawn_trees_run_every_node_exactly_once)                        \
+    X(four_outside_threads_submit_and_every_future_has_its_result)           \
+    X(bounded_queue_blocks_the_producer_and_loses_nothing)                   \
+    X(bounded_queue_without_blocking_fails_eagain_and_loses_nothing)         \
+    X(group_wait_returns_after_every_posted_task_ran)                        \
+    X(task_waiting_on_a_future_it_submitted_completes_on_one_worker)         \
+    X(nested_future_waits_inside_tasks_complete)                             \
+    X(tasks_submitted_from_inside_run_at_sync_and_by_thieves)                \
+    X(cancel_before_start_means_the_function_never_runs)                     \
+    X(shutdown_with_cancel_pending_runs_or_cancels_every_task_exactly_once)  \
+    X(submits_racing_shutdown_are_run_or_refused_never_lost)                 \
+    X(destroy_runs_all_queued_work)                                          \
+    X(two_pools_alive_at_once_both_work)                                     \
+    X(futures_released_after_their_pool_is_destroyed)                        \
+    X(idle_workers_stop_using_cpu)                                           \
+    X(stats_are_exact_once_quiet)
+
+SCHEDULER_CASES(CREW_DECLARE_CASE)
+#endif
