@@ -163,11 +163,10 @@ typedef struct crew_job_ {
 
 typedef struct crew_worker_hot_ {
     unsigned  priv_lo, priv_hi;     /* owner only: private spawns [lo, hi) */
-    int       request;              /* atomic: a thief asks for a task */
+    int       request;              /* atomic: a thief, or a worker going to
+                                       sleep, asks for a public task */
     unsigned  reserved_;
-    const unsigned *sleepers;       /* atomic: the pool's sleeping workers */
     uint64_t  spawns;               /* atomic, written by the owner only */
-    uint64_t  inline_runs;          /* atomic, written by the owner only */
     crew_job_ *priv[CREW_PRIVATE_SPAWNS_];
 } crew_worker_hot_;
 
@@ -188,21 +187,18 @@ static inline void crew_count_(uint64_t *c)
 }
 
 /* Makes fn(arg) available to thieves. Never fails. No lock, no malloc, no
- * fence: the task goes on the worker's private prefix, and is published to
- * its Chase-Lev deque only when a thief asks or a worker sleeps. */
+ * fence: the task goes on the worker's private prefix (only fn and arg are
+ * written; the rest of the record is filled in if it is ever published),
+ * and is published to its Chase-Lev deque only when a thief asks or a
+ * worker goes to sleep (both raise `request`). */
 static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
 {
     crew_job_ *j = (crew_job_ *)(void *)t;
     crew_worker_hot_ *w = crew_current_worker_;
     j->fn = fn;
     j->arg = arg;
-    j->finish = 0;
-    j->state = 0;
-    j->flags = 0;
-    j->runner = 0;
     if (__builtin_expect(w == 0 || w->priv_hi == CREW_PRIVATE_SPAWNS_ ||
-                             (__atomic_load_n(&w->request, __ATOMIC_RELAXED) |
-                              __atomic_load_n(w->sleepers, __ATOMIC_RELAXED)) != 0,
+                             __atomic_load_n(&w->request, __ATOMIC_RELAXED) != 0,
                          0)) {
         crew_spawn_slow_(w, j);
         return;
@@ -222,7 +218,6 @@ static inline void *crew_sync(crew_task *t)
                              w->priv[w->priv_hi - 1] == j,
                          1)) {
         w->priv_hi--;
-        crew_count_(&w->inline_runs);
         return j->fn(j->arg);
     }
     return crew_sync_slow_(w, j);
@@ -238,7 +233,6 @@ static inline void *crew_sync_call(crew_task *t, crew_fn fn)
                              w->priv[w->priv_hi - 1] == j,
                          1)) {
         w->priv_hi--;
-        crew_count_(&w->inline_runs);
         return fn(j->arg);
     }
     return crew_sync_slow_(w, j);

@@ -37,6 +37,9 @@ count_results() { # dir: adds the build's per-case counts to the totals
     # Criterion closes with "Synthesis: Tested: N | Passing: N | Failing: N |
     # Crashing: N"; the plain driver with "<suite>: N passed, N failed".
     local log=$1/meson-logs/testlog.txt counts
+    if [ ! -f "$log" ]; then
+        return 0
+    fi
     counts=$(awk '
         /Synthesis: Tested:/ { ok += $7; bad += $10 + $13 }
         /^[a-z_]+: [0-9]+ passed, [0-9]+ failed$/ { ok += $2; bad += $4 }
@@ -57,10 +60,20 @@ run_build() { # name
                    -Db_sanitize=address,undefined -Db_lundef=false -Dtest_scale=30 \
                    -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all ;;
         *) echo "unknown build $name"; return 1 ;;
-    esac
-    ninja -C "$dir"
+    esac || { echo "crew: build $name does not configure"; return 1; }
+    # Every step is checked by hand: this function runs in a `||` context,
+    # where bash ignores set -e.
+    rm -f "$dir/meson-logs/testlog.txt"
+    if ! ninja -C "$dir"; then
+        echo "crew: build $name does not compile"
+        return 1
+    fi
     local rc=0
     meson test -C "$dir" --print-errorlogs --num-processes 1 || rc=$?
+    if [ ! -f "$dir/meson-logs/testlog.txt" ]; then
+        echo "crew: build $name ran no tests"
+        return 1
+    fi
     count_results "$dir"
     # A sanitizer report that did not change an exit code still fails us.
     if grep -qE "WARNING: ThreadSanitizer|ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" \
@@ -83,5 +96,9 @@ if [ $# -eq 0 ]; then
     bash scripts/negative-controls.sh || status=1
 fi
 
+# A build that failed before its tests could count still fails the line.
+if [ $status -ne 0 ] && [ $total_fail -eq 0 ]; then
+    total_fail=1
+fi
 echo "tests: $total_ok passed, $total_fail failed"
 exit $status

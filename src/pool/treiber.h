@@ -106,8 +106,8 @@ static inline int crew_treiber_cas(crew_treiber *s, crew_pool_node *old_top,
 /* After a failed CAS, wait before the next try: 1, 2, 4 ... up to 64
  * pause instructions. Without it, two threads that keep colliding pass the
  * head's cache line back and forth on every attempt; with two threads
- * hammering one pool, backing off raised throughput about ten-fold on this
- * project's machines (docs/pool.md). */
+ * hammering one pool, backing off raised throughput from about 3.5 to 30
+ * million pairs a second in one measurement (docs/pool.md). */
 static inline void crew_treiber_backoff(unsigned *spins)
 {
     for (unsigned i = 0; i < *spins; i++)

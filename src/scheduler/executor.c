@@ -137,7 +137,7 @@ static int claim(crew_job_ *job)
                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-static void group_task_done(crew_group *g)
+void crew_group_task_done(crew_group *g)
 {
     /* Release: the task's effects happen before the waiter sees 0. */
     _Atomic uint32_t *word = &g->pending;
@@ -164,9 +164,9 @@ static void record_execute(crew_record *r, crew_worker *w)
     r->job.result = r->job.fn(r->job.arg);
     crew_group *g = r->group;
     record_finalize(r, CREW_JOB_DONE);
+    crew_count_completed(pool, w);
     if (g != NULL)
-        group_task_done(g);
-    crew_job_accounted_done(pool);
+        crew_group_task_done(g);
 }
 
 /* The queue entry's handler: called once by whoever dequeued the record. */
@@ -178,14 +178,15 @@ static void record_dequeued(crew_job_ *job, void *worker)
     else if (job_state(job, __ATOMIC_ACQUIRE) == CREW_JOB_CANCELLED)
         /* Cancelled by crew_future_cancel: the dequeuer, a worker, does
          * the pool's accounting (a user thread could race destroy). */
-        crew_job_accounted_done(r->pool);
+        crew_count_completed(r->pool, worker);
     /* Otherwise a waiter claimed it and ran it (and accounted for it). */
     record_unref(r);
 }
 
 /* ---- enqueueing ---- */
 
-static int wait_for_space(crew_pool *pool)
+/* Bounded queue: reserve a place, waiting for one or failing EAGAIN. */
+static int reserve_space(crew_pool *pool)
 {
     size_t limit = pool->cfg.queue_limit;
     for (;;) {
@@ -197,60 +198,77 @@ static int wait_for_space(crew_pool *pool)
                 return 0;
             continue;
         }
+        if (crew_injector_closed(&pool->inj))
+            return ESHUTDOWN;
         if (!pool->cfg.block_when_full)
             return EAGAIN;
         uint32_t e = atomic_load_explicit(&pool->space_event, memory_order_acquire);
         atomic_fetch_add_explicit(&pool->space_waiters, 1, memory_order_seq_cst);
-        int closed = atomic_load_explicit(&pool->submit_state, memory_order_seq_cst) & 1;
+        int closed = crew_injector_closed(&pool->inj);
         int full = (size_t)atomic_load_explicit(&pool->queued, memory_order_seq_cst) >= limit;
         if (full && !closed)
             crew_futex_wait(&pool->space_event, e, NULL);
         atomic_fetch_sub_explicit(&pool->space_waiters, 1, memory_order_seq_cst);
-        if (closed)
-            return ESHUTDOWN;
     }
+}
+
+/* Puts an item on the injection queue: the path of every outside thread. */
+static int inject(crew_pool *pool, const crew_inj_item *it)
+{
+    int rc;
+    if (pool->cfg.queue_limit != 0 && (rc = reserve_space(pool)) != 0)
+        return rc;
+    rc = crew_injector_push(&pool->inj, it);
+    if (rc != 0) {
+        if (pool->cfg.queue_limit != 0) {
+            atomic_fetch_sub_explicit(&pool->queued, 1, memory_order_seq_cst);
+            /* We may have taken the place a blocked producer waits for. */
+            if (atomic_load_explicit(&pool->space_waiters, memory_order_seq_cst) > 0) {
+                atomic_fetch_add_explicit(&pool->space_event, 1, memory_order_release);
+                crew_futex_wake(&pool->space_event, 1);
+            }
+        }
+        return rc;
+    }
+    crew_wake_one(pool);
+    return 0;
+}
+
+/* From one of the pool's own tasks: onto this worker's deque, accepted
+ * even after shutdown until the pool is quiet. Private spawns go public
+ * first, keeping public tasks older than private ones. */
+static void enqueue_inside(crew_worker *w, crew_job_ *job)
+{
+    crew_stat_add(&w->stats.internal_accepted, 1);
+    crew_publish_all_private(w);
+    if (crew_deque_push(&w->deque, job) != 0) {
+        job->finish(job, w); /* no memory to queue it: run it now */
+        return;
+    }
+    /* Wake a sleeper for it, if one is seen. Like a spawn, this needs no
+     * fence: a missed sleeper costs parallelism, not progress, because we
+     * are awake and run the task ourselves (our own deque, or inline at a
+     * wait) if nobody takes it. */
+    if (atomic_load_explicit(&w->pool->sleepers, memory_order_relaxed) > 0)
+        crew_wake_one(w->pool);
+}
+
+static int inside_pool(crew_pool *pool, crew_worker **w)
+{
+    *w = crew_self();
+    return *w != NULL && (*w)->pool == pool;
 }
 
 int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external)
 {
-    crew_worker *w = crew_self();
-    if (!external && w != NULL && w->pool == pool) {
-        /* From the pool's own task: onto this worker's deque, accepted
-         * even after shutdown until the pool is quiet. Private spawns go
-         * public first, keeping public tasks older than private ones. */
-        atomic_fetch_add_explicit(&pool->outstanding, 1, memory_order_relaxed);
-        crew_publish_all_private(w);
-        if (crew_deque_push(&w->deque, job) != 0) {
-            job->finish(job, w); /* no memory to queue it: run it now */
-            return 0;
-        }
-        atomic_thread_fence(memory_order_seq_cst);
-        crew_wake_one(pool);
+    crew_worker *w;
+    if (!external && inside_pool(pool, &w)) {
+        enqueue_inside(w, job);
         return 0;
     }
     job->flags |= CREW_JOB_EXTERNAL;
-    /* Announce the submit in flight, unless the pool is closed. SeqCst:
-     * shutdown sets the closed bit and then waits for the count to drain. */
-    uint64_t s = atomic_fetch_add_explicit(&pool->submit_state, 2, memory_order_seq_cst);
-    int rc = 0;
-    if (s & 1) {
-        rc = ESHUTDOWN;
-    } else if (pool->cfg.queue_limit != 0 && (rc = wait_for_space(pool)) != 0) {
-        /* EAGAIN, or ESHUTDOWN while waiting */
-    } else {
-        atomic_fetch_add_explicit(&pool->outstanding, 1, memory_order_relaxed);
-        rc = crew_injector_push(&pool->inj, job);
-        if (rc != 0) {
-            atomic_fetch_sub_explicit(&pool->outstanding, 1, memory_order_relaxed);
-            if (pool->cfg.queue_limit != 0)
-                atomic_fetch_sub_explicit(&pool->queued, 1, memory_order_seq_cst);
-        }
-    }
-    /* Release: the push happens before shutdown sees the count drop. */
-    atomic_fetch_sub_explicit(&pool->submit_state, 2, memory_order_release);
-    if (rc == 0)
-        crew_wake_one(pool);
-    return rc;
+    crew_inj_item it = {NULL, NULL, job, CREW_INJ_JOB};
+    return inject(pool, &it);
 }
 
 static crew_record *submit_record(crew_pool *pool, crew_fn fn, void *arg, int kind,
@@ -291,6 +309,15 @@ crew_future *crew_submit(crew_pool *pool, crew_fn fn, void *arg)
 
 int crew_post(crew_pool *pool, crew_fn fn, void *arg)
 {
+    if (pool == NULL || fn == NULL)
+        return EINVAL;
+    crew_worker *w;
+    if (!inside_pool(pool, &w)) {
+        /* From outside: the function and argument travel in the queue's
+         * slot itself; no record. */
+        crew_inj_item it = {fn, arg, NULL, CREW_INJ_POST};
+        return inject(pool, &it);
+    }
     int rc = 0;
     crew_record *r = submit_record(pool, fn, arg, KIND_POST, &rc);
     if (r != NULL && (rc = crew_enqueue_detached(pool, &r->job, 0)) != 0)
@@ -298,22 +325,32 @@ int crew_post(crew_pool *pool, crew_fn fn, void *arg)
     return rc;
 }
 
-/* Shutdown with cancel_pending: a queued outside task that will not run. */
-void crew_cancel_queued(crew_pool *pool, crew_job_ *job)
+/* Shutdown with cancel_pending: an injected item that will not run. The
+ * caller is shutdown's thread, so the pool's own counter takes it. */
+void crew_cancel_injected(crew_pool *pool, const crew_inj_item *it)
 {
-    crew_record *r = (crew_record *)job;
+    if (it->kind != CREW_INJ_JOB) {
+        if (pool->cfg.on_cancel != NULL)
+            pool->cfg.on_cancel(it->fn, it->arg, pool->cfg.ctx);
+        crew_count_completed(pool, NULL);
+        if (it->kind == CREW_INJ_GROUP)
+            crew_group_task_done(it->ref);
+        return;
+    }
+    crew_record *r = it->ref;
+    crew_job_ *job = &r->job;
     uint32_t expect = CREW_JOB_PENDING;
     if (__atomic_compare_exchange_n(&job->state, &expect, CREW_JOB_CANCELLED, 0,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        if (r->kind == KIND_POST && pool->cfg.on_cancel != NULL)
+        if (r->kind != KIND_FUTURE && pool->cfg.on_cancel != NULL)
             pool->cfg.on_cancel(job->fn, job->arg, pool->cfg.ctx);
         crew_group *g = r->group;
         record_finalize(r, CREW_JOB_CANCELLED);
+        crew_count_completed(pool, NULL);
         if (g != NULL)
-            group_task_done(g);
-        crew_job_accounted_done(pool);
+            crew_group_task_done(g);
     } else if (expect == CREW_JOB_CANCELLED) {
-        crew_job_accounted_done(pool); /* cancelled by crew_future_cancel */
+        crew_count_completed(pool, NULL); /* cancelled by crew_future_cancel */
     }
     record_unref(r);
 }
@@ -440,8 +477,20 @@ crew_group *crew_group_create(crew_pool *pool)
 
 int crew_group_post(crew_group *g, crew_fn fn, void *arg)
 {
-    if (g == NULL)
+    if (g == NULL || fn == NULL)
         return EINVAL;
+    crew_worker *w;
+    if (!inside_pool(g->pool, &w)) {
+        if (atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed) == UINT32_MAX) {
+            atomic_fetch_sub_explicit(&g->pending, 1, memory_order_relaxed);
+            return EAGAIN; /* 4 billion tasks in flight in one group */
+        }
+        crew_inj_item it = {fn, arg, g, CREW_INJ_GROUP};
+        int rc = inject(g->pool, &it);
+        if (rc != 0)
+            crew_group_task_done(g);
+        return rc;
+    }
     int rc = 0;
     crew_record *r = submit_record(g->pool, fn, arg, KIND_GROUP, &rc);
     if (r == NULL)
@@ -454,7 +503,7 @@ int crew_group_post(crew_group *g, crew_fn fn, void *arg)
     }
     rc = crew_enqueue_detached(g->pool, &r->job, 0);
     if (rc != 0) {
-        group_task_done(g);
+        crew_group_task_done(g);
         record_discard(r);
     }
     return rc;
@@ -525,15 +574,16 @@ typedef struct run_root {
 static void run_root_dequeued(crew_job_ *job, void *worker)
 {
     run_root *root = (run_root *)job;
-    crew_worker *w = worker;
+    crew_worker *w = worker; /* NULL: shutdown runs it, out of memory */
     crew_pool *pool = root->pool;
-    crew_stat_add(&w->stats.tasks_run, 1);
+    if (w != NULL)
+        crew_stat_add(&w->stats.tasks_run, 1);
     job->result = job->fn(job->arg);
     /* SeqCst store: after it the caller may return and the record (on its
      * stack) is gone; only the address is used for the wake. */
+    crew_count_completed(pool, w);
     atomic_store_explicit(&root->done, 1, memory_order_seq_cst);
     crew_futex_wake(&root->done, 1);
-    crew_job_accounted_done(pool);
 }
 
 int crew_run(crew_pool *pool, crew_fn fn, void *arg, void **result)

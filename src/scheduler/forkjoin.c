@@ -27,7 +27,14 @@ int crew_publish_oldest_private(crew_worker *w)
     crew_worker_hot_ *h = &w->hot;
     if (h->priv_lo == h->priv_hi)
         return 0;
-    if (crew_deque_push(&w->deque, h->priv[h->priv_lo]) != 0)
+    /* The spawn fast path wrote only fn and arg: fill in the rest before
+     * the push's release makes the record visible to thieves. */
+    crew_job_ *j = h->priv[h->priv_lo];
+    j->finish = NULL;
+    j->state = CREW_SPAWN_PENDING;
+    j->flags = 0;
+    j->runner = NULL;
+    if (crew_deque_push(&w->deque, j) != 0)
         return 0; /* no memory: it stays private and runs at its sync */
     h->priv_lo++;
     if (h->priv_lo == h->priv_hi)
@@ -69,23 +76,21 @@ void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
         }
     }
     h->priv[h->priv_hi++] = j;
-    int asked = __atomic_load_n(&h->request, __ATOMIC_RELAXED);
-    unsigned sleepers = __atomic_load_n(h->sleepers, __ATOMIC_RELAXED);
-    if (asked || sleepers) {
-        int published = crew_publish_oldest_private(w);
-        if (asked)
-            __atomic_store_n(&h->request, 0, __ATOMIC_RELAXED);
-        /* Somebody sleeps: the new public task is for them. A relaxed read
-         * may miss a worker just going to sleep: that costs parallelism
-         * until our next spawn, never progress (we are awake). */
-        if (published && sleepers)
+    if (__atomic_load_n(&h->request, __ATOMIC_RELAXED)) {
+        /* A thief found our public part empty, or a worker went to sleep:
+         * publish the oldest private task, and wake a sleeper for it. A
+         * missed request costs parallelism until a later spawn, never
+         * progress: we are awake and run the task at its sync. */
+        __atomic_store_n(&h->request, 0, __ATOMIC_RELAXED);
+        if (crew_publish_oldest_private(w) &&
+            atomic_load_explicit(&w->pool->sleepers, memory_order_relaxed) > 0)
             crew_wake_one(w->pool);
     }
 }
 
 void crew_run_stolen_spawn(crew_worker *w, crew_job_ *job)
 {
-    crew_stat_add(&w->stats.tasks_run, 1);
+    (void)w; /* counted as a spawn: every spawned task runs exactly once */
     job->result = job->fn(job->arg);
     /* AcqRel exchange: the result is visible to the owner that reads DONE;
      * and we learn whether it sleeps on this word. After this the record
@@ -154,11 +159,8 @@ static const crew_wait_ops spawn_wait = {spawn_done, spawn_sleep};
 
 void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
 {
-    if (h == NULL || (j->flags & (CREW_JOB_SERIAL | CREW_JOB_UNQUEUED))) {
-        if (h != NULL)
-            crew_count_(&h->inline_runs);
+    if (h == NULL || (j->flags & (CREW_JOB_SERIAL | CREW_JOB_UNQUEUED)))
         return j->fn(j->arg);
-    }
     crew_worker *w = (crew_worker *)(void *)h;
     /* j is not the newest private task. Syncs are LIFO, so everything
      * spawned after j has been synced: the private part is empty and j is
@@ -170,10 +172,8 @@ void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
     h->priv_lo = h->priv_hi = 0;
     for (;;) {
         crew_job_ *x = crew_deque_pop(&w->deque);
-        if (x == j) {
-            crew_count_(&h->inline_runs);
+        if (x == j)
             return j->fn(j->arg);
-        }
         if (x == NULL)
             break; /* stolen */
         if (x->finish != NULL) {

@@ -2,16 +2,22 @@
  * The injection queue (see injector.h and docs/scheduler.md).
  *
  * Invariants:
- *  - head.index <= tail.index + 1 in positions; positions with offset
- *    CREW_INJ_SLOTS are never handed out: an end at that offset is being
- *    moved to the next segment by the thread that took the last slot.
- *  - A position is claimed by exactly one producer (CAS on tail.index) and
- *    exactly one consumer (CAS on head.index); the consumer claims only
- *    positions below tail, i.e. already claimed by a producer.
- *  - A segment is recycled only after every one of its slots has been read:
- *    the reader of the last slot starts the release, and a reader still
- *    busy with an earlier slot finishes it (READ/DESTROY bits). Threads
- *    that loaded a segment pointer but lost their CAS never touch it.
+ *  - Positions are lap * 64 + offset; offset 63 is never handed out: an end
+ *    there is being moved to the next segment by the thread that took the
+ *    segment's last slot. The tail's top bit is the closed flag.
+ *  - A position is claimed by exactly one producer (CAS on tail) and then
+ *    by exactly one consumer (CAS on head), and a consumer claims only a
+ *    position whose slot it has seen WRITTEN, so a claimed position always
+ *    holds its item. Head therefore never passes tail.
+ *  - A consumer copies its items out of the slots *before* its claiming
+ *    CAS; the CAS succeeding proves the copy was of the right, written
+ *    slots (the segment cannot be reused while head has not passed them).
+ *  - The consumer that claims a segment's last slot recycles the segment.
+ *    Every earlier slot's consumer copied its item before its own CAS on
+ *    head, and the CASes on head form one release sequence, so those
+ *    copies happen before the recycling. Segments are never freed before
+ *    destroy, so a thread holding a stale segment pointer reads valid
+ *    memory, and its CAS on the end's position (which only grows) fails.
  */
 #include "scheduler/injector.h"
 
@@ -19,9 +25,9 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#include "common/alloc.h"
+enum { WRITTEN = 1u };
 
-enum { WRITTEN = 1u, READ = 2u, DESTROY = 4u };
+#define CLOSED ((uint64_t)1 << 63)
 
 static void pause_briefly(unsigned *spins)
 {
@@ -31,68 +37,35 @@ static void pause_briefly(unsigned *spins)
         sched_yield();
 }
 
-static void segment_reset(crew_inj_segment *s)
-{
-    atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
-    for (int i = 0; i < CREW_INJ_SLOTS; i++) {
-        atomic_store_explicit(&s->slots[i].item, NULL, memory_order_relaxed);
-        atomic_store_explicit(&s->slots[i].state, 0, memory_order_relaxed);
-    }
-}
-
-/* A fresh segment: the spare if there is one, else a new allocation. The
- * caller publishes it with a release store after this returns. */
+/* A reset segment, or NULL. The caller publishes it with a release store.
+ * Stale readers may still look at its slots: they see 0 or WRITTEN, and
+ * their CAS on head fails either way. */
 static crew_inj_segment *segment_get(crew_injector *q)
 {
-    /* Acquire: pairs with segment_put's exchange, so the last reader's
-     * accesses to the old segment happen before we reset it. */
-    crew_inj_segment *s =
-        atomic_exchange_explicit(&q->spare, NULL, memory_order_acquire);
+    crew_inj_segment *s = crew_objpool_acquire(q->segments);
     if (s == NULL)
-        s = crew_malloc(sizeof(*s));
-    if (s != NULL)
-        segment_reset(s);
+        return NULL;
+    atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
+    for (int i = 0; i < CREW_INJ_SLOTS; i++)
+        atomic_store_explicit(&s->slots[i].state, 0, memory_order_relaxed);
     return s;
-}
-
-static void segment_put(crew_injector *q, crew_inj_segment *s)
-{
-    /* Release: our reads of the segment happen before its reuse. */
-    crew_inj_segment *old =
-        atomic_exchange_explicit(&q->spare, s, memory_order_acq_rel);
-    free(old);
-}
-
-/* Called when every position of s has been claimed by a consumer: recycle
- * s once slots [start, CREW_INJ_SLOTS - 1) are read. A slot still being
- * read gets DESTROY, and its reader carries on from there. */
-static void segment_release_from(crew_injector *q, crew_inj_segment *s,
-                                 int start)
-{
-    for (int i = start; i < CREW_INJ_SLOTS - 1; i++) {
-        _Atomic uint32_t *st = &s->slots[i].state;
-        if (atomic_load_explicit(st, memory_order_acquire) & READ)
-            continue;
-        /* AcqRel: if the reader has finished, we see its READ and its
-         * accesses are before ours; if not, it sees our DESTROY. */
-        if (!(atomic_fetch_or_explicit(st, DESTROY, memory_order_acq_rel) &
-              READ))
-            return;
-    }
-    segment_put(q, s);
 }
 
 int crew_injector_init(crew_injector *q)
 {
-    crew_inj_segment *s = crew_malloc(sizeof(*s));
-    if (s == NULL)
+    crew_objpool_config cfg = {.obj_size = sizeof(crew_inj_segment), .max_idle = 0};
+    q->segments = crew_objpool_create(&cfg);
+    if (q->segments == NULL)
         return ENOMEM;
-    segment_reset(s);
+    crew_inj_segment *s = segment_get(q);
+    if (s == NULL) {
+        crew_objpool_destroy(q->segments);
+        return ENOMEM;
+    }
     atomic_init(&q->head.index, 0);
     atomic_init(&q->head.seg, s);
     atomic_init(&q->tail.index, 0);
     atomic_init(&q->tail.seg, s);
-    atomic_init(&q->spare, NULL);
     return 0;
 }
 
@@ -102,13 +75,13 @@ void crew_injector_destroy(crew_injector *q)
     crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_relaxed);
     while (s != NULL) {
         crew_inj_segment *next = atomic_load_explicit(&s->next, memory_order_relaxed);
-        free(s);
+        crew_objpool_release(q->segments, s);
         s = next;
     }
-    free(atomic_load_explicit(&q->spare, memory_order_relaxed));
+    crew_objpool_destroy(q->segments);
 }
 
-int crew_injector_push(crew_injector *q, crew_job_ *job)
+static int push(crew_injector *q, const crew_inj_item *item, uint64_t closed_mask)
 {
     crew_inj_segment *next = NULL;
     unsigned spins = 0;
@@ -117,8 +90,13 @@ int crew_injector_push(crew_injector *q, crew_job_ *job)
          * install a segment (seg first, then index), so a position in a
          * new lap comes with its segment. */
         uint64_t tail = atomic_load_explicit(&q->tail.index, memory_order_acquire);
+        if (tail & closed_mask) {
+            if (next != NULL)
+                crew_objpool_release(q->segments, next);
+            return ESHUTDOWN;
+        }
         crew_inj_segment *s = atomic_load_explicit(&q->tail.seg, memory_order_acquire);
-        unsigned off = (unsigned)(tail % CREW_INJ_LAP);
+        unsigned off = (unsigned)((tail & ~CLOSED) % CREW_INJ_LAP);
         if (off == CREW_INJ_SLOTS) {
             pause_briefly(&spins); /* another producer installs a segment */
             continue;
@@ -130,81 +108,162 @@ int crew_injector_push(crew_injector *q, crew_job_ *job)
             if (next == NULL)
                 return ENOMEM;
         }
-        /* SeqCst: the sleep protocol orders this claim before the
-         * publisher's read of the sleepers count (see crew_wake_one). The
-         * CAS succeeds only if tail did not move since we loaded s, so s
-         * is the segment of position `tail`. */
+        /* The CAS succeeds only if tail did not move (nor close) since we
+         * loaded s, so s is the segment of position `tail`. Relaxed
+         * ordering would do for the claim itself; the release on success
+         * is for the installation below. */
         if (!atomic_compare_exchange_weak_explicit(&q->tail.index, &tail, tail + 1,
-                                                   memory_order_seq_cst,
+                                                   memory_order_acq_rel,
                                                    memory_order_relaxed))
             continue;
         if (off + 1 == CREW_INJ_SLOTS) {
             /* Release: producers that read the new index see the segment;
-             * consumers waiting at the end of s see s->next. */
+             * the consumer of our slot (it sees WRITTEN after this) sees
+             * s->next. */
             atomic_store_explicit(&q->tail.seg, next, memory_order_release);
-            atomic_store_explicit(&q->tail.index, tail + 2, memory_order_release);
+            /* An RMW, not a store: a concurrent close sets the top bit,
+             * which must survive. Offset 63 -> the next lap's offset 0. */
+            atomic_fetch_add_explicit(&q->tail.index, 1, memory_order_release);
             atomic_store_explicit(&s->next, next, memory_order_release);
             next = NULL;
         }
         crew_inj_slot *slot = &s->slots[off];
-        atomic_store_explicit(&slot->item, job, memory_order_relaxed);
-        /* Release: the consumer that sees WRITTEN sees the item and the
-         * job record's contents. */
-        atomic_fetch_or_explicit(&slot->state, WRITTEN, memory_order_release);
+        atomic_store_explicit(&slot->fn, item->fn, memory_order_relaxed);
+        atomic_store_explicit(&slot->arg, item->arg, memory_order_relaxed);
+        atomic_store_explicit(&slot->ref, item->ref, memory_order_relaxed);
+        atomic_store_explicit(&slot->kind, item->kind, memory_order_relaxed);
+        /* SeqCst store (release is what the item needs): the sleep
+         * protocol orders this publication before the publisher's read of
+         * the sleepers count (crew_wake_one). */
+        atomic_store_explicit(&slot->state, WRITTEN, memory_order_seq_cst);
         if (next != NULL)
-            segment_put(q, next);
+            crew_objpool_release(q->segments, next);
         return 0;
     }
 }
 
-crew_job_ *crew_injector_pop(crew_injector *q)
+int crew_injector_push(crew_injector *q, const crew_inj_item *item)
+{
+    return push(q, item, CLOSED);
+}
+
+int crew_injector_push_even_closed(crew_injector *q, const crew_inj_item *item)
+{
+    return push(q, item, 0);
+}
+
+static void slot_copy(crew_inj_slot *slot, crew_inj_item *out)
+{
+    out->fn = atomic_load_explicit(&slot->fn, memory_order_relaxed);
+    out->arg = atomic_load_explicit(&slot->arg, memory_order_relaxed);
+    out->ref = atomic_load_explicit(&slot->ref, memory_order_relaxed);
+    out->kind = atomic_load_explicit(&slot->kind, memory_order_relaxed);
+}
+
+/* One attempt at the oldest positions: n > 0 (taken), 0 (the oldest slot
+ * is not written: empty, or a producer is mid-push), or -1 (lost a race).
+ * Takes up to max written slots of the head segment with one CAS. */
+static int try_pop(crew_injector *q, crew_inj_item *out, unsigned max, unsigned share)
+{
+    uint64_t head = atomic_load_explicit(&q->head.index, memory_order_acquire);
+    crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_acquire);
+    unsigned off = (unsigned)(head % CREW_INJ_LAP);
+    if (off == CREW_INJ_SLOTS)
+        return -1; /* a consumer moves head to the next segment */
+    /* SeqCst on the first slot: the worker's side of the sleep protocol.
+     * Acquire is what the items need: pairs with the producers' stores of
+     * WRITTEN. If s is stale (reused), the CAS below discards all this. */
+    unsigned run = 0;
+    if (atomic_load_explicit(&s->slots[off].state, memory_order_seq_cst) & WRITTEN) {
+        run = 1;
+        while (run < max && off + run < CREW_INJ_SLOTS &&
+               (atomic_load_explicit(&s->slots[off + run].state, memory_order_acquire) &
+                WRITTEN))
+            run++;
+    }
+    if (run == 0)
+        return 0;
+    unsigned n = share > 1 ? 1 + (run - 1) / share : run;
+    for (unsigned i = 0; i < n; i++)
+        slot_copy(&s->slots[off + i], &out[i]);
+    /* AcqRel: the release half orders our copies before the recycling of
+     * s by whoever claims its last slot (see the invariants). */
+    if (!atomic_compare_exchange_strong_explicit(&q->head.index, &head, head + n,
+                                                 memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return -1;
+    if (off + n == CREW_INJ_SLOTS) {
+        /* We took the last slot: move head on and recycle s. Its producer
+         * installed the next segment before writing the slot. */
+        crew_inj_segment *next = atomic_load_explicit(&s->next, memory_order_acquire);
+        atomic_store_explicit(&q->head.seg, next, memory_order_release);
+        atomic_store_explicit(&q->head.index, head + n + 1, memory_order_release);
+        crew_objpool_release(q->segments, s);
+    }
+    return (int)n;
+}
+
+unsigned crew_injector_pop_batch(crew_injector *q, crew_inj_item *out,
+                                 unsigned max, unsigned share)
 {
     unsigned spins = 0;
     for (;;) {
-        uint64_t head = atomic_load_explicit(&q->head.index, memory_order_acquire);
-        crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_acquire);
-        unsigned off = (unsigned)(head % CREW_INJ_LAP);
-        if (off == CREW_INJ_SLOTS) {
-            pause_briefly(&spins); /* a consumer moves head to the next segment */
-            continue;
+        int r = try_pop(q, out, max, share);
+        if (r >= 0)
+            return (unsigned)r;
+        pause_briefly(&spins);
+    }
+}
+
+int crew_injector_pop(crew_injector *q, crew_inj_item *out)
+{
+    return (int)crew_injector_pop_batch(q, out, 1, 1);
+}
+
+int crew_injector_pop_claimed(crew_injector *q, crew_inj_item *out)
+{
+    unsigned spins = 0;
+    for (;;) {
+        int r = try_pop(q, out, 1, 1);
+        if (r == 1)
+            return 1;
+        if (r == 0) {
+            uint64_t head = atomic_load_explicit(&q->head.index, memory_order_acquire);
+            uint64_t tail = atomic_load_explicit(&q->tail.index, memory_order_acquire) & ~CLOSED;
+            if (head >= tail)
+                return 0; /* nothing claimed is left */
         }
-        /* SeqCst: the worker's side of the sleep protocol (it announced
-         * itself as a sleeper before looking). */
-        uint64_t tail = atomic_load_explicit(&q->tail.index, memory_order_seq_cst);
-        if (head >= tail)
-            return NULL;
-        if (!atomic_compare_exchange_weak_explicit(&q->head.index, &head, head + 1,
-                                                   memory_order_seq_cst,
-                                                   memory_order_relaxed))
-            continue;
-        if (off + 1 == CREW_INJ_SLOTS) {
-            /* We took the last slot: move head to the next segment, which
-             * the producer of this slot installs (acquire: its reset is
-             * visible). */
-            crew_inj_segment *next;
-            while ((next = atomic_load_explicit(&s->next, memory_order_acquire)) == NULL)
-                pause_briefly(&spins);
-            atomic_store_explicit(&q->head.seg, next, memory_order_release);
-            atomic_store_explicit(&q->head.index, head + 2, memory_order_release);
-        }
-        crew_inj_slot *slot = &s->slots[off];
-        /* Acquire: pairs with the producer's release of WRITTEN. The wait
-         * is the "in practice" in non-blocking in practice. */
-        while (!(atomic_load_explicit(&slot->state, memory_order_acquire) & WRITTEN))
-            pause_briefly(&spins);
-        crew_job_ *job = atomic_load_explicit(&slot->item, memory_order_relaxed);
-        if (off + 1 == CREW_INJ_SLOTS)
-            segment_release_from(q, s, 0);
-        else if (atomic_fetch_or_explicit(&slot->state, READ, memory_order_acq_rel) &
-                 DESTROY)
-            segment_release_from(q, s, (int)off + 1);
-        return job;
+        pause_briefly(&spins); /* a producer is writing, or we lost a race */
     }
 }
 
 int crew_injector_empty(crew_injector *q)
 {
     uint64_t head = atomic_load_explicit(&q->head.index, memory_order_seq_cst);
-    uint64_t tail = atomic_load_explicit(&q->tail.index, memory_order_seq_cst);
-    return head >= tail;
+    crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_seq_cst);
+    unsigned off = (unsigned)(head % CREW_INJ_LAP);
+    if (off == CREW_INJ_SLOTS)
+        return 0; /* mid-move: somebody is popping, call it busy */
+    return !(atomic_load_explicit(&s->slots[off].state, memory_order_seq_cst) & WRITTEN);
+}
+
+void crew_injector_close(crew_injector *q)
+{
+    /* SeqCst RMW: a producer's claiming CAS is ordered before or after it;
+     * before: its item is accepted (and counted); after: it sees CLOSED. */
+    atomic_fetch_or_explicit(&q->tail.index, CLOSED, memory_order_seq_cst);
+}
+
+int crew_injector_closed(crew_injector *q)
+{
+    return (atomic_load_explicit(&q->tail.index, memory_order_seq_cst) & CLOSED) != 0;
+}
+
+uint64_t crew_injector_pushed(crew_injector *q)
+{
+    uint64_t t = atomic_load_explicit(&q->tail.index, memory_order_seq_cst) & ~CLOSED;
+    uint64_t off = t % CREW_INJ_LAP;
+    /* Offset 63 means all 63 slots of that lap were claimed. */
+    return (t / CREW_INJ_LAP) * CREW_INJ_SLOTS +
+           (off == CREW_INJ_SLOTS ? CREW_INJ_SLOTS : off);
 }

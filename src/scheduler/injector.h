@@ -2,12 +2,14 @@
  * The injection queue: where threads outside the crew put work. An
  * unbounded multi-producer multi-consumer FIFO of fixed-size segments.
  *
- * Progress, honestly: producers and consumers claim positions with a CAS
- * (lock-free), but a consumer that claims a position whose producer has
- * claimed it and not yet written the item waits for that write. So it is
- * "non-blocking in practice", like Vyukov's ring: a producer preempted in
- * the two instructions between its claim and its write stalls the one
- * consumer of that slot (nobody else). docs/scheduler.md has the argument.
+ * Progress, honestly: producers and consumers claim positions with a CAS,
+ * and nobody ever waits for another thread's step, except that a consumer
+ * only takes the oldest position once its producer has written it. A
+ * producer preempted between its claim and its write (a few instructions)
+ * therefore hides the items behind it until it runs again: consumers see
+ * the queue as empty meanwhile (and that producer's wake call follows its
+ * write). "Non-blocking in practice", as Vyukov's ring is described;
+ * docs/scheduler.md has the argument.
  *
  * Who may call what: push and pop from any thread, concurrently.
  */
@@ -24,17 +26,42 @@
                                              marks "next segment being
                                              installed" */
 
+/* What a slot carries: a posted function and argument inline (no record
+ * needed), or a job record for futures and crew_run roots. */
+typedef enum crew_inj_kind {
+    CREW_INJ_POST = 0,  /* fn(arg) */
+    CREW_INJ_GROUP = 1, /* fn(arg), then ref is the crew_group to tell */
+    CREW_INJ_JOB = 2,   /* ref is a crew_job_ with a finish handler */
+} crew_inj_kind;
+
+typedef struct crew_inj_item {
+    crew_fn fn;
+    void *arg;
+    void *ref;
+    uintptr_t kind;
+} crew_inj_item;
+
+/* The item's words are atomics (relaxed) because a consumer copies them
+ * before its claiming CAS, possibly from a slot being reused: the failed
+ * CAS then discards the copy. */
 typedef struct crew_inj_slot {
-    _Atomic(crew_job_ *) item;
-    _Atomic uint32_t state; /* CREW_INJ_WRITTEN | READ | DESTROY bits */
+    _Atomic(crew_fn) fn;
+    _Atomic(void *) arg;
+    _Atomic(void *) ref;
+    _Atomic uintptr_t kind;
+    _Atomic uint32_t state; /* 0, or WRITTEN once the item is in place */
 } crew_inj_slot;
 
+/* Segments are type-stable: they come from an object pool that never frees
+ * them before the queue is destroyed, because a consumer may read a slot
+ * of a segment that has meanwhile been recycled (its CAS then fails). */
 typedef struct crew_inj_segment {
     _Atomic(struct crew_inj_segment *) next;
     crew_inj_slot slots[CREW_INJ_SLOTS];
 } crew_inj_segment;
 
-/* One end of the queue: a position (lap * 64 + offset) and its segment. */
+/* One end of the queue: a position (lap * 64 + offset) and its segment.
+ * The tail's top bit is the queue's closed flag. */
 typedef struct crew_inj_end {
     _Alignas(64) _Atomic uint64_t index;
     _Atomic(crew_inj_segment *) seg;
@@ -43,21 +70,37 @@ typedef struct crew_inj_end {
 typedef struct crew_injector {
     crew_inj_end head;
     crew_inj_end tail;
-    /* One retired segment kept for the next producer that needs one, so a
-     * steady stream of submissions allocates nothing. */
-    _Alignas(64) _Atomic(crew_inj_segment *) spare;
+    crew_objpool *segments; /* unlimited idle: never frees before destroy */
 } crew_injector;
 
 int crew_injector_init(crew_injector *q);
 /* Frees the segments. Items still inside are the caller's: pop them first. */
 void crew_injector_destroy(crew_injector *q);
-/* Any thread. 0 or ENOMEM (a new segment could not be had; nothing
- * changed). */
-int crew_injector_push(crew_injector *q, crew_job_ *job);
-/* Any thread. The oldest item, or NULL when the queue was empty. */
-crew_job_ *crew_injector_pop(crew_injector *q);
-/* Any thread: whether the queue looked empty (seq_cst loads: the sleep
- * protocol relies on them). */
+/* Any thread. 0, ENOMEM (a new segment could not be had) or ESHUTDOWN
+ * (closed); on failure nothing changed. */
+int crew_injector_push(crew_injector *q, const crew_inj_item *item);
+/* The same, even when closed (shutdown putting back a crew_run root). */
+int crew_injector_push_even_closed(crew_injector *q, const crew_inj_item *item);
+/* Any thread. 1 and the oldest item in *out, or 0 when the queue was
+ * empty. Works after close too (to drain). */
+int crew_injector_pop(crew_injector *q, crew_inj_item *out);
+/* Any thread. Up to max (<= CREW_INJ_SLOTS) of the oldest items with one
+ * claim, in order; how many. Takes only a run of items already written,
+ * and at most 1 + (run - 1) / share of it, so that other consumers get
+ * their part of a short queue. */
+unsigned crew_injector_pop_batch(crew_injector *q, crew_inj_item *out,
+                                 unsigned max, unsigned share);
+/* Refuses pushes from now on. A push that claimed its position before
+ * still completes, and its item can be popped. Any thread. */
+void crew_injector_close(crew_injector *q);
+int crew_injector_closed(crew_injector *q);
+/* Items ever accepted (seq_cst): the position count, less skipped ones. */
+uint64_t crew_injector_pushed(crew_injector *q);
+/* Any thread: whether the oldest position looked empty (seq_cst loads:
+ * the sleep protocol relies on them). */
 int crew_injector_empty(crew_injector *q);
+/* Shutdown's drain: like pop, but waits for positions claimed and not yet
+ * written instead of reporting empty. */
+int crew_injector_pop_claimed(crew_injector *q, crew_inj_item *out);
 
 #endif

@@ -42,11 +42,18 @@ enum {
 
 typedef struct crew_worker crew_worker;
 
+/* Most items a worker claims from the injection queue at once. */
+#define CREW_INJ_BATCH 8
+
 /* Counters each worker writes on its own cache line (relaxed stores by the
  * owner only) and crew_pool_stats sums. */
 typedef struct crew_worker_stats {
     _Atomic uint64_t tasks_run, steals, failed_steals, injected, sleeps,
         wakeups;
+    /* Detached tasks this worker accepted from the pool's own tasks, and
+     * detached tasks it finished (ran or dropped as cancelled). Shutdown's
+     * quiet test compares their sums with the injection queue's count. */
+    _Atomic uint64_t internal_accepted, completed;
 } crew_worker_stats;
 
 struct crew_worker {
@@ -57,6 +64,10 @@ struct crew_worker {
     unsigned index;
     uint64_t rng;             /* victim choice, owner only */
     unsigned local_since_inject; /* tasks since the last injector poll */
+    /* Items claimed from the injection queue in one CAS, run in order
+     * (owner only). */
+    unsigned batch_next, batch_len;
+    crew_inj_item batch[CREW_INJ_BATCH];
     pthread_t thread;
     int started;
 };
@@ -73,14 +84,15 @@ struct crew_pool {
      * waking; `event` is the futex word they sleep on, bumped per wake. */
     _Alignas(64) _Atomic unsigned sleepers;
     _Atomic uint32_t event;
+    /* A wake has been sent and its sleeper has not yet got up: further
+     * publishers need not make the same futex call. */
+    _Atomic int wake_pending;
     _Atomic uint64_t outside_wakeups; /* wake calls made by non-workers */
 
-    /* Outside submissions: bit 0 closed, the rest 2 x submits in flight. */
-    _Alignas(64) _Atomic uint64_t submit_state;
-    /* Detached tasks accepted and not yet finished or cancelled. */
-    _Alignas(64) _Atomic int64_t outstanding;
-    _Atomic uint32_t quiet_event; /* futex: bumped when outstanding hits 0 */
-    _Atomic unsigned quiet_waiters;
+    /* Shutdown waiting for quiet: idle workers bump quiet_event. */
+    _Alignas(64) _Atomic uint32_t quiet_event;
+    _Atomic int quiet_waiters;
+    _Atomic uint64_t drained; /* cancelled by shutdown's drain */
 
     /* Bounded queue: tasks in the injector; producers wait on space_event. */
     _Alignas(64) _Atomic int64_t queued;
@@ -107,7 +119,9 @@ static inline void crew_stat_add(_Atomic uint64_t *c, uint64_t n)
 
 /* pool.c */
 void crew_wake_one(crew_pool *pool);
-void crew_job_accounted_done(crew_pool *pool);
+/* A detached task is finished (or dropped as cancelled): w counts it, or
+ * the pool when w is NULL (shutdown's drain). */
+void crew_count_completed(crew_pool *pool, crew_worker *w);
 int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out);
 void crew_run_job(crew_worker *w, crew_job_ *job);
 
@@ -126,7 +140,9 @@ void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *o
 
 /* executor.c */
 int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external);
-void crew_cancel_queued(crew_pool *pool, crew_job_ *job);
+/* Shutdown with cancel_pending: an injected item that will not run. */
+void crew_cancel_injected(crew_pool *pool, const crew_inj_item *item);
+void crew_group_task_done(crew_group *g);
 struct crew_records *crew_records_create(unsigned nworkers);
 void crew_records_drop_pool(crew_pool *pool);
 

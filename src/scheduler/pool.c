@@ -48,14 +48,19 @@ static uint64_t next_random(uint64_t *s)
 void crew_wake_one(crew_pool *pool)
 {
     /* SeqCst load: the publisher made its work visible with a seq_cst
-     * operation (the injector's CAS, or the fence in crew_wake_for_spawn),
-     * and a worker going to sleep increments `sleepers` (seq_cst) before
-     * looking for work. In the single order of seq_cst operations either
-     * we see its increment, or it sees our work. */
+     * operation (the injector's CAS, or a fence), and a worker going to
+     * sleep increments `sleepers` (seq_cst) before looking for work. In
+     * the single order of seq_cst operations either we see its increment,
+     * or it sees our work. */
     if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) == 0)
         return;
-    /* Release: nothing to order really; the futex compares the value. */
-    atomic_fetch_add_explicit(&pool->event, 1, memory_order_release);
+    /* A wake is on its way and its sleeper has not got up yet: that
+     * sleeper clears the flag (seq_cst) before it looks for work, so it
+     * will find ours. This saves a futex call per post while it wakes. */
+    if (atomic_load_explicit(&pool->wake_pending, memory_order_seq_cst) ||
+        atomic_exchange_explicit(&pool->wake_pending, 1, memory_order_seq_cst))
+        return;
+    atomic_fetch_add_explicit(&pool->event, 1, memory_order_seq_cst);
     crew_futex_wake(&pool->event, 1);
     crew_worker *self = crew_self();
     if (self != NULL && self->pool == pool)
@@ -110,24 +115,56 @@ int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out)
     return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
 }
 
-static crew_job_ *take_injected(crew_worker *w)
+static void release_queue_places(crew_pool *pool, unsigned n);
+
+/* Runs the next item claimed from the injection queue, claiming more when
+ * none is left: 1 if it ran one. */
+static int run_injected(crew_worker *w)
 {
     crew_pool *pool = w->pool;
-    crew_job_ *job = crew_injector_pop(&pool->inj);
-    if (job == NULL)
-        return NULL;
-    crew_stat_add(&w->stats.injected, 1);
-    if (pool->cfg.queue_limit != 0) {
-        /* A bounded queue has room again: wake one waiting producer. The
-         * seq_cst pair (this decrement, the producer's increment of
-         * space_waiters) is the same handshake as the workers' sleep. */
-        atomic_fetch_sub_explicit(&pool->queued, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(&pool->space_waiters, memory_order_seq_cst) > 0) {
-            atomic_fetch_add_explicit(&pool->space_event, 1, memory_order_release);
-            crew_futex_wake(&pool->space_event, 1);
-        }
+    if (w->batch_next == w->batch_len) {
+        /* Claim a few at once when many wait (one CAS for all), leaving a
+         * share of a short queue to the other workers. */
+        unsigned n = crew_injector_pop_batch(&pool->inj, w->batch, CREW_INJ_BATCH,
+                                             pool->nworkers);
+        if (n == 0)
+            return 0;
+        w->batch_next = 0;
+        w->batch_len = n;
+        crew_stat_add(&w->stats.injected, n);
+        if (pool->cfg.queue_limit != 0)
+            release_queue_places(pool, n);
+        /* More queued work and a sleeper: pass the wake on (a chain, so
+         * one post never wakes everybody and a burst still gets every
+         * worker). */
+        if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) > 0 &&
+            !crew_injector_empty(&pool->inj))
+            crew_wake_one(pool);
     }
-    return job;
+    crew_inj_item it = w->batch[w->batch_next++];
+    if (it.kind == CREW_INJ_JOB) {
+        crew_job_ *job = it.ref;
+        job->finish(job, w);
+        return 1;
+    }
+    crew_stat_add(&w->stats.tasks_run, 1);
+    it.fn(it.arg);
+    crew_count_completed(pool, w);
+    if (it.kind == CREW_INJ_GROUP)
+        crew_group_task_done(it.ref);
+    return 1;
+}
+
+/* A bounded queue has room again: wake one waiting producer. The seq_cst
+ * pair (this decrement, the producer's increment of space_waiters) is the
+ * same handshake as the workers' sleep. */
+static void release_queue_places(crew_pool *pool, unsigned n)
+{
+    atomic_fetch_sub_explicit(&pool->queued, n, memory_order_seq_cst);
+    if (atomic_load_explicit(&pool->space_waiters, memory_order_seq_cst) > 0) {
+        atomic_fetch_add_explicit(&pool->space_event, 1, memory_order_release);
+        crew_futex_wake(&pool->space_event, n);
+    }
 }
 
 static crew_job_ *steal_round(crew_worker *w)
@@ -152,19 +189,22 @@ static crew_job_ *steal_round(crew_worker *w)
     return NULL;
 }
 
-static crew_job_ *find_work(crew_worker *w)
+/* Runs one piece of work if there is any: 1 if it did. */
+static int work_once(crew_worker *w)
 {
     crew_job_ *job;
     if (++w->local_since_inject >= INJECT_POLL_EVERY) {
         w->local_since_inject = 0;
-        if ((job = take_injected(w)) != NULL)
-            return job;
+        if (run_injected(w))
+            return 1;
     }
-    if ((job = crew_deque_pop(&w->deque)) != NULL)
-        return job;
-    if ((job = take_injected(w)) != NULL)
-        return job;
-    return steal_round(w);
+    if ((job = crew_deque_pop(&w->deque)) != NULL || run_injected(w) ||
+        (job = steal_round(w)) != NULL) {
+        if (job != NULL)
+            crew_run_job(w, job);
+        return 1;
+    }
+    return 0;
 }
 
 void crew_run_job(crew_worker *w, crew_job_ *job)
@@ -176,8 +216,8 @@ void crew_run_job(crew_worker *w, crew_job_ *job)
 }
 
 /* Searches for spin_us, backing off with sched_yield, then sleeps until a
- * wake. Returns a job, or NULL (woken, or the pool stops). */
-static crew_job_ *search_then_sleep(crew_worker *w)
+ * wake. Returns 1 if it ran something, 0 when woken or stopping. */
+static int search_then_sleep(crew_worker *w)
 {
     crew_pool *pool = w->pool;
     double deadline = now_us() + pool->cfg.spin_us;
@@ -187,24 +227,44 @@ static crew_job_ *search_then_sleep(crew_worker *w)
             __asm__ volatile("pause" ::: "memory");
         else
             sched_yield();
-        crew_job_ *job = find_work(w);
-        if (job != NULL)
-            return job;
+        if (work_once(w))
+            return 1;
         if (atomic_load_explicit(&pool->stopping, memory_order_acquire))
-            return NULL;
+            return 0;
     } while (now_us() < deadline);
 
-    /* Acquire: read the event before announcing; a wake after this point
-     * changes it and the futex will not sleep. */
-    uint32_t e = atomic_load_explicit(&pool->event, memory_order_acquire);
+    /* Shutdown may be waiting for the pool to go quiet: tell it we idle. */
+    if (atomic_load_explicit(&pool->quiet_waiters, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&pool->quiet_event, 1, memory_order_release);
+        crew_futex_wake(&pool->quiet_event, INT_MAX);
+    }
+    /* Read the event before announcing: a wake after this point changes
+     * it, and the futex then does not sleep. */
+    uint32_t e = atomic_load_explicit(&pool->event, memory_order_seq_cst);
     atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
+    /* A wake_pending left over from a wake whose sleeper had already got
+     * up would make publishers skip waking us: clear it before our last
+     * look for work. A publisher that read the stale 1 pushed before that
+     * read, so our look below sees its work; one that reads after sees 0
+     * and wakes us (at worst one wake too many). */
+    atomic_store_explicit(&pool->wake_pending, 0, memory_order_seq_cst);
+    /* Busy workers keep their newest spawns private: ask each to publish
+     * one at its next spawn, and wake us for it. */
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        crew_worker *v = pool->workers[i];
+        if (v != w && !__atomic_load_n(&v->hot.request, __ATOMIC_RELAXED))
+            __atomic_store_n(&v->hot.request, 1, __ATOMIC_RELAXED);
+    }
     if (!work_visible(pool) &&
         !atomic_load_explicit(&pool->stopping, memory_order_seq_cst)) {
         crew_stat_add(&w->stats.sleeps, 1);
         crew_futex_wait(&pool->event, e, NULL);
     }
+    /* Up again (or never down): let the next publisher wake someone, then
+     * stop counting as a sleeper. Both before we look for work. */
+    atomic_store_explicit(&pool->wake_pending, 0, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_seq_cst);
-    return NULL;
+    return 0;
 }
 
 static void *worker_main(void *arg)
@@ -215,13 +275,8 @@ static void *worker_main(void *arg)
     if (pool->cfg.on_worker_start != NULL)
         pool->cfg.on_worker_start(w->index, pool->cfg.ctx);
     for (;;) {
-        crew_job_ *job = find_work(w);
-        if (job == NULL)
-            job = search_then_sleep(w);
-        if (job != NULL) {
-            crew_run_job(w, job);
+        if (work_once(w) || search_then_sleep(w))
             continue;
-        }
         if (atomic_load_explicit(&pool->stopping, memory_order_acquire) &&
             !work_visible(pool))
             break;
@@ -234,28 +289,57 @@ static void *worker_main(void *arg)
 
 /* ---- accounting of detached tasks ---- */
 
-void crew_job_accounted_done(crew_pool *pool)
+void crew_count_completed(crew_pool *pool, crew_worker *w)
 {
-    /* SeqCst pair with the shutdown waiter's quiet_waiters increment. */
-    if (atomic_fetch_sub_explicit(&pool->outstanding, 1, memory_order_seq_cst) == 1 &&
-        atomic_load_explicit(&pool->quiet_waiters, memory_order_seq_cst) > 0) {
-        atomic_fetch_add_explicit(&pool->quiet_event, 1, memory_order_release);
-        crew_futex_wake(&pool->quiet_event, INT_MAX);
-    }
+    if (w != NULL)
+        /* Release (a store by the only writer): the task's effects happen
+         * before shutdown's acquire read of the count. */
+        atomic_store_explicit(&w->stats.completed,
+                              atomic_load_explicit(&w->stats.completed,
+                                                   memory_order_relaxed) + 1,
+                              memory_order_release);
+    else
+        atomic_fetch_add_explicit(&pool->drained, 1, memory_order_release);
+}
+
+static uint64_t accepted_total(crew_pool *pool)
+{
+    uint64_t n = crew_injector_pushed(&pool->inj);
+    for (unsigned i = 0; i < pool->nworkers; i++)
+        n += atomic_load_explicit(&pool->workers[i]->stats.internal_accepted,
+                                  memory_order_seq_cst);
+    return n;
+}
+
+/* Whether every detached task ever accepted has finished. Acceptances only
+ * grow, and a task is accepted before it can complete, so reading
+ * accepted, then completed, then accepted again and finding all three
+ * equal proves that at the moment of the middle read nothing was pending
+ * (a task accepted and finished in between would raise the second read). */
+static int pool_quiet(crew_pool *pool)
+{
+    uint64_t a1 = accepted_total(pool);
+    uint64_t c = atomic_load_explicit(&pool->drained, memory_order_acquire);
+    for (unsigned i = 0; i < pool->nworkers; i++)
+        c += atomic_load_explicit(&pool->workers[i]->stats.completed,
+                                  memory_order_acquire);
+    uint64_t a2 = accepted_total(pool);
+    return a1 == a2 && c == a1;
 }
 
 static void wait_quiet(crew_pool *pool)
 {
-    for (;;) {
+    /* Idle workers bump quiet_event on their way to sleep; the 1 ms limit
+     * is a safety net, not the mechanism. */
+    atomic_store_explicit(&pool->quiet_waiters, 1, memory_order_seq_cst);
+    while (!pool_quiet(pool)) {
         uint32_t e = atomic_load_explicit(&pool->quiet_event, memory_order_acquire);
-        atomic_fetch_add_explicit(&pool->quiet_waiters, 1, memory_order_seq_cst);
-        int quiet = atomic_load_explicit(&pool->outstanding, memory_order_seq_cst) == 0;
-        if (!quiet)
-            crew_futex_wait(&pool->quiet_event, e, NULL);
-        atomic_fetch_sub_explicit(&pool->quiet_waiters, 1, memory_order_seq_cst);
-        if (quiet)
-            return;
+        if (pool_quiet(pool))
+            break;
+        struct timespec ts = {0, 1000000};
+        crew_futex_wait(&pool->quiet_event, e, &ts);
     }
+    atomic_store_explicit(&pool->quiet_waiters, 0, memory_order_relaxed);
 }
 
 /* ---- life of a pool ---- */
@@ -400,7 +484,6 @@ crew_pool *crew_pool_create(const crew_config *cfg)
         w->pool = pool;
         w->index = i;
         w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
-        w->hot.sleepers = (const unsigned *)&pool->sleepers;
         pool->workers[i] = w;
         if (crew_deque_init(&w->deque, 256) != 0)
             rc = ENOMEM;
@@ -434,36 +517,26 @@ int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
     if (is_own_worker(pool))
         return EDEADLK;
     pthread_mutex_lock(&pool->lifecycle);
-    /* Close: submits that start from now on fail ESHUTDOWN. SeqCst RMW:
-     * ordered against the submitters' increments of the in-flight count. */
-    atomic_fetch_or_explicit(&pool->submit_state, 1, memory_order_seq_cst);
+    /* Close: outside submits from now on fail ESHUTDOWN. One claimed
+     * before the close is accepted, counted, and in the queue. */
+    crew_injector_close(&pool->inj);
     /* Producers blocked on a full queue give up with ESHUTDOWN. */
     atomic_fetch_add_explicit(&pool->space_event, 1, memory_order_release);
     crew_futex_wake(&pool->space_event, INT_MAX);
-    /* Wait out the submits already in flight: afterwards every accepted
-     * outside task is in the injection queue. */
-    while (atomic_load_explicit(&pool->submit_state, memory_order_seq_cst) >> 1)
-        sched_yield();
     if (cancel_pending) {
-        crew_job_ *job;
-        crew_job_ *keep = NULL; /* crew_run roots: never cancelled */
-        while ((job = crew_injector_pop(&pool->inj)) != NULL) {
+        crew_inj_item it;
+        while (crew_injector_pop_claimed(&pool->inj, &it)) {
             if (pool->cfg.queue_limit != 0)
-                atomic_fetch_sub_explicit(&pool->queued, 1, memory_order_seq_cst);
-            if (job->flags & CREW_JOB_NOCANCEL) {
-                job->result = keep; /* a private list until re-queued */
-                keep = job;
+                release_queue_places(pool, 1);
+            crew_job_ *job = it.kind == CREW_INJ_JOB ? it.ref : NULL;
+            if (job != NULL && (job->flags & CREW_JOB_NOCANCEL)) {
+                /* A crew_run root always runs: put it back (the queue
+                 * has room, we are emptying it). */
+                if (crew_injector_push_even_closed(&pool->inj, &it) != 0)
+                    job->finish(job, NULL); /* no memory: run it here */
                 continue;
             }
-            crew_cancel_queued(pool, job);
-        }
-        while (keep != NULL) {
-            crew_job_ *next = keep->result;
-            keep->result = NULL;
-            /* The queue has room: we just emptied it. */
-            if (crew_injector_push(&pool->inj, keep) != 0)
-                keep->finish(keep, NULL); /* cannot fail twice in practice */
-            keep = next;
+            crew_cancel_injected(pool, &it);
         }
         wake_all(pool);
     }
@@ -508,9 +581,11 @@ void crew_pool_stats(const crew_pool *pool, crew_stats *out)
     for (unsigned i = 0; i < pool->nworkers; i++) {
         const crew_worker *w = pool->workers[i];
         const crew_worker_stats *s = &w->stats;
-        uint64_t inline_runs = __atomic_load_n(&w->hot.inline_runs, __ATOMIC_RELAXED);
-        out->tasks_run += atomic_load_explicit(&s->tasks_run, memory_order_relaxed) + inline_runs;
-        out->spawns += __atomic_load_n(&w->hot.spawns, __ATOMIC_RELAXED);
+        /* Every spawned task runs exactly once (inline or stolen), so the
+         * fast path counts spawns only; tasks_run adds the detached ones. */
+        uint64_t spawns = __atomic_load_n(&w->hot.spawns, __ATOMIC_RELAXED);
+        out->tasks_run += atomic_load_explicit(&s->tasks_run, memory_order_relaxed) + spawns;
+        out->spawns += spawns;
         out->steals += atomic_load_explicit(&s->steals, memory_order_relaxed);
         out->failed_steals += atomic_load_explicit(&s->failed_steals, memory_order_relaxed);
         out->injected += atomic_load_explicit(&s->injected, memory_order_relaxed);
