@@ -163,11 +163,11 @@ typedef struct crew_job_ {
 
 typedef struct crew_worker_hot_ {
     unsigned  priv_lo, priv_hi;     /* owner only: private spawns [lo, hi) */
-    int       request;              /* atomic: a thief, or a worker going to
-                                       sleep, asks for a public task */
-    unsigned  reserved_;
     uint64_t  spawns;               /* atomic, written by the owner only */
     crew_job_ *priv[CREW_PRIVATE_SPAWNS_];
+    /* atomic: a thief, or a worker going to sleep, asks for a public task.
+     * Its own cache line: others write it while the owner spawns. */
+    _Alignas(64) int request;
 } crew_worker_hot_;
 
 extern CREW_API _Thread_local crew_worker_hot_ *crew_current_worker_

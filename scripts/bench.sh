@@ -13,7 +13,7 @@ fi
 ninja -C "$dir" >/dev/null
 bench="$dir/benchmarks/crew-bench"
 
-for workload in deque objpool; do
+for workload in fib submit wake idle objpool deque; do
     echo "--- crew-bench $workload"
     "$bench" "$workload"
 done

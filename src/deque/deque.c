@@ -172,8 +172,20 @@ void *crew_deque_pop(crew_deque *d)
 
 crew_steal_result crew_deque_steal(crew_deque *d, void **out)
 {
+    return crew_deque_steal_above(d, INT64_MIN, out);
+}
+
+int64_t crew_deque_bottom(crew_deque *d)
+{
+    return atomic_load_explicit(&d->bottom, memory_order_relaxed);
+}
+
+crew_steal_result crew_deque_steal_above(crew_deque *d, int64_t floor, void **out)
+{
     /* Acquire: pairs with other thieves' and the owner's CAS on top. */
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    if (t < floor)
+        return CREW_STEAL_EMPTY; /* the oldest item predates the floor */
     /* The thieves' half of the store-load pairing with pop: read top
      * before bottom, in the single total order of seq_cst fences. */
     atomic_thread_fence(memory_order_seq_cst);

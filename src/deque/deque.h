@@ -62,6 +62,15 @@ void *crew_deque_pop(crew_deque *d);
 /* Any thread. See crew_steal_result. */
 crew_steal_result crew_deque_steal(crew_deque *d, void **out);
 
+/* Any thread: like crew_deque_steal, but only an item at index floor or
+ * above (pushed after the owner's bottom was at floor); an older top item
+ * gives CREW_STEAL_EMPTY. Leapfrogging uses it to take only the subtasks
+ * of the job a victim runs. */
+crew_steal_result crew_deque_steal_above(crew_deque *d, int64_t floor, void **out);
+
+/* Owner only: the current bottom index (for crew_deque_steal_above). */
+int64_t crew_deque_bottom(crew_deque *d);
+
 /* Any thread: bottom - top as read at some recent moment, never negative.
  * Exact only when nobody else is using the deque. */
 size_t crew_deque_size_estimate(crew_deque *d);

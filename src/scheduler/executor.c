@@ -38,7 +38,15 @@ typedef struct crew_record {
     crew_pool *pool;   /* valid while queued or running */
     crew_group *group; /* KIND_GROUP */
     crew_records *home;
+    struct crew_record *group_next; /* the group's list (KIND_GROUP) */
 } crew_record;
+
+/* A group's tasks are records on a push-only list as well as on a queue,
+ * so that a worker waiting on the group can claim the ones that have not
+ * started and run them itself (API.md: rather than deadlock). The list
+ * holds a reference on each record; waits and every GROUP_PRUNE_EVERY-th
+ * post take the list (an exchange: no ABA) and drop finished records. */
+#define GROUP_PRUNE_EVERY 256
 
 struct crew_group {
     crew_pool *pool;
@@ -48,6 +56,8 @@ struct crew_group {
      * decrement it uses only the address (a futex wake on a stale address
      * is harmless). */
     _Alignas(64) _Atomic uint32_t pending;
+    _Alignas(64) _Atomic(crew_record *) list;
+    _Atomic uint32_t posts;
 };
 
 /* ---- records ---- */
@@ -101,11 +111,14 @@ static crew_record *record_new(crew_pool *pool, crew_fn fn, void *arg, int kind)
     r->job.flags = 0;
     r->job.runner = NULL;
     r->job.finish = NULL; /* set by the caller */
-    atomic_init(&r->refs, kind == KIND_FUTURE ? 2 : 1);
+    /* The queue's reference, plus the submitter's (future) or the group
+     * list's (group task). */
+    atomic_init(&r->refs, kind == KIND_POST ? 1 : 2);
     atomic_init(&r->waiters, 0);
     r->kind = kind;
     r->pool = pool;
     r->group = NULL;
+    r->group_next = NULL;
     r->home = home;
     if (kind == KIND_FUTURE)
         atomic_fetch_add_explicit(&home->refs, 1, memory_order_relaxed);
@@ -245,11 +258,11 @@ static void enqueue_inside(crew_worker *w, crew_job_ *job)
         job->finish(job, w); /* no memory to queue it: run it now */
         return;
     }
-    /* Wake a sleeper for it, if one is seen. Like a spawn, this needs no
-     * fence: a missed sleeper costs parallelism, not progress, because we
-     * are awake and run the task ourselves (our own deque, or inline at a
-     * wait) if nobody takes it. */
-    if (atomic_load_explicit(&w->pool->sleepers, memory_order_relaxed) > 0)
+    /* Wake a sleeper for it. The RMW read orders our push before it, so a
+     * worker going to sleep is either counted here or sees the task: the
+     * submitter may block next (a timed wait, user code) and must not be
+     * the only one who could run it. */
+    if (crew_sleepers_after_publish(w->pool) > 0)
         crew_wake_one(w->pool);
 }
 
@@ -333,8 +346,6 @@ void crew_cancel_injected(crew_pool *pool, const crew_inj_item *it)
         if (pool->cfg.on_cancel != NULL)
             pool->cfg.on_cancel(it->fn, it->arg, pool->cfg.ctx);
         crew_count_completed(pool, NULL);
-        if (it->kind == CREW_INJ_GROUP)
-            crew_group_task_done(it->ref);
         return;
     }
     crew_record *r = it->ref;
@@ -409,10 +420,15 @@ int crew_future_wait(crew_future *f, void **result)
     if (w != NULL && w->pool == r->pool && !record_final(&r->job)) {
         /* A worker of its pool: run it here if it has not started, else
          * leapfrog on whoever runs it. Never unrelated work. */
-        if (claim(&r->job))
+        if (claim(&r->job)) {
+            int64_t saved = crew_floor_enter(w);
             record_execute(r, w);
-        else
+            crew_floor_leave(w, saved);
+        } else if (__atomic_load_n((crew_worker **)&r->job.runner, __ATOMIC_ACQUIRE) == w) {
+            return EDEADLK; /* a task waiting on its own future */
+        } else {
             crew_wait_for_runner(w, &r->job, &record_wait);
+        }
     }
     while (!record_final(&r->job))
         record_sleep(r, 0, NULL);
@@ -472,25 +488,63 @@ crew_group *crew_group_create(crew_pool *pool)
         return NULL;
     g->pool = pool;
     atomic_init(&g->pending, 0);
+    atomic_init(&g->list, NULL);
+    atomic_init(&g->posts, 0);
     return g;
+}
+
+/* Puts the chain first..last on the group's list. */
+static void group_list_push(crew_group *g, crew_record *first, crew_record *last)
+{
+    crew_record *head = atomic_load_explicit(&g->list, memory_order_relaxed);
+    do
+        last->group_next = head;
+    /* Release: a taker of the list sees the links and the records. */
+    while (!atomic_compare_exchange_weak_explicit(&g->list, &head, first,
+                                                  memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+/* Takes the whole list (an exchange: nothing to ABA). Acquire: pairs with
+ * the pushes' release. */
+static crew_record *group_list_take(crew_group *g)
+{
+    return atomic_exchange_explicit(&g->list, NULL, memory_order_acquire);
+}
+
+/* Walks a taken list: each record not yet started is run here by w (if w
+ * is a worker of the group's pool) or kept; finished ones lose the list's
+ * reference; the rest go back on the list. */
+static void group_list_sweep(crew_group *g, crew_record *r, crew_worker *w)
+{
+    crew_record *keep_first = NULL, *keep_last = NULL;
+    while (r != NULL) {
+        crew_record *next = r->group_next;
+        if (w != NULL && claim(&r->job)) {
+            int64_t saved = crew_floor_enter(w);
+            record_execute(r, w);
+            crew_floor_leave(w, saved);
+        }
+        if (record_final(&r->job)) {
+            record_unref(r);
+        } else {
+            r->group_next = NULL;
+            if (keep_last == NULL)
+                keep_first = r;
+            else
+                keep_last->group_next = r;
+            keep_last = r;
+        }
+        r = next;
+    }
+    if (keep_first != NULL)
+        group_list_push(g, keep_first, keep_last);
 }
 
 int crew_group_post(crew_group *g, crew_fn fn, void *arg)
 {
     if (g == NULL || fn == NULL)
         return EINVAL;
-    crew_worker *w;
-    if (!inside_pool(g->pool, &w)) {
-        if (atomic_fetch_add_explicit(&g->pending, 1, memory_order_relaxed) == UINT32_MAX) {
-            atomic_fetch_sub_explicit(&g->pending, 1, memory_order_relaxed);
-            return EAGAIN; /* 4 billion tasks in flight in one group */
-        }
-        crew_inj_item it = {fn, arg, g, CREW_INJ_GROUP};
-        int rc = inject(g->pool, &it);
-        if (rc != 0)
-            crew_group_task_done(g);
-        return rc;
-    }
     int rc = 0;
     crew_record *r = submit_record(g->pool, fn, arg, KIND_GROUP, &rc);
     if (r == NULL)
@@ -501,17 +555,26 @@ int crew_group_post(crew_group *g, crew_fn fn, void *arg)
         record_discard(r);
         return EAGAIN; /* 4 billion tasks in flight in one group */
     }
+    /* On the list before it can run, so that the list's reference is
+     * counted before the queue's can be dropped. */
+    group_list_push(g, r, r);
     rc = crew_enqueue_detached(g->pool, &r->job, 0);
     if (rc != 0) {
+        /* Never queued: mark it final so sweeps drop it, and undo. */
+        __atomic_store_n(&r->job.state, CREW_JOB_CANCELLED, __ATOMIC_RELEASE);
         crew_group_task_done(g);
-        record_discard(r);
+        record_unref(r); /* the queue's reference */
+        return rc;
     }
-    return rc;
+    if (atomic_fetch_add_explicit(&g->posts, 1, memory_order_relaxed) % GROUP_PRUNE_EVERY ==
+        GROUP_PRUNE_EVERY - 1)
+        group_list_sweep(g, group_list_take(g), NULL);
+    return 0;
 }
 
 static int group_idle(crew_group *g)
 {
-    /* Acquire: pairs with group_task_done's release. */
+    /* Acquire: pairs with crew_group_task_done's release. */
     return atomic_load_explicit(&g->pending, memory_order_acquire) == 0;
 }
 
@@ -531,27 +594,20 @@ int crew_group_wait(crew_group *g)
         return EINVAL;
     crew_worker *w = crew_self();
     if (w != NULL && w->pool == g->pool) {
-        /* Tasks this worker posted sit on its own deque: run them here
-         * (they are this frame's); then wait for the rest, taking work
-         * only from the workers running them. */
+        /* A worker of the pool: run the group's tasks that have not
+         * started here (never other work), then sleep briefly while the
+         * rest finish elsewhere, and look again (tasks may post more). */
+        crew_publish_all_private(w);
         while (!group_idle(g)) {
-            crew_job_ *job = crew_deque_pop(&w->deque);
-            if (job == NULL)
-                break;
-            crew_run_job(w, job);
+            group_list_sweep(g, group_list_take(g), w);
+            if (!group_idle(g))
+                group_sleep(g, 200000);
         }
-        unsigned idle = 0;
-        while (!group_idle(g)) {
-            if (++idle < 256) {
-                sched_yield();
-                continue;
-            }
-            group_sleep(g, 200000);
-        }
-        return 0;
+    } else {
+        while (!group_idle(g))
+            group_sleep(g, 0);
     }
-    while (!group_idle(g))
-        group_sleep(g, 0);
+    group_list_sweep(g, group_list_take(g), NULL);
     return 0;
 }
 

@@ -61,18 +61,19 @@ void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
     crew_count_(&h->spawns);
     if (h->priv_hi == CREW_PRIVATE_SPAWNS_) {
         crew_publish_all_private(w);
-        if (h->priv_hi == CREW_PRIVATE_SPAWNS_) {
-            /* The deque could not grow: this one runs at its sync. */
-            j->flags = CREW_JOB_UNQUEUED;
-            return;
-        }
         if (h->priv_lo != 0) {
-            /* Partly published: the rest stays, newest on top. */
+            /* Partly published (no memory to grow the deque): the rest
+             * stays private, moved down, newest on top. */
             unsigned n = h->priv_hi - h->priv_lo;
             for (unsigned i = 0; i < n; i++)
                 h->priv[i] = h->priv[h->priv_lo + i];
             h->priv_lo = 0;
             h->priv_hi = n;
+        }
+        if (h->priv_hi == CREW_PRIVATE_SPAWNS_) {
+            /* Nothing could be published: this one runs at its sync. */
+            j->flags = CREW_JOB_UNQUEUED;
+            return;
         }
     }
     h->priv[h->priv_hi++] = j;
@@ -82,8 +83,11 @@ void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
          * missed request costs parallelism until a later spawn, never
          * progress: we are awake and run the task at its sync. */
         __atomic_store_n(&h->request, 0, __ATOMIC_RELAXED);
-        if (crew_publish_oldest_private(w) &&
-            atomic_load_explicit(&w->pool->sleepers, memory_order_relaxed) > 0)
+        /* The RMW read orders our clear and our push before it: a worker
+         * going to sleep either is counted (we wake it) or, after its own
+         * increment, sees our new task. A plain load here lost that
+         * sleeper for good on x86 (found in review). */
+        if (crew_publish_oldest_private(w) && crew_sleepers_after_publish(w->pool) > 0)
             crew_wake_one(w->pool);
     }
 }
@@ -102,19 +106,23 @@ void crew_run_stolen_spawn(crew_worker *w, crew_job_ *job)
 }
 
 /* Leapfrogging: while `job` runs on another worker, take work only from
- * that worker (its deque holds only the stolen task's subtasks: it was
- * empty when it stole, since a thief takes the oldest task first), and
- * sleep when there is none. ops->done(job) says when to stop;
- * ops->sleep(job, ns) sleeps until the runner wakes us or ns pass (the
- * runner may publish subtasks meanwhile, so we look again). */
+ * that worker, and only items it pushed since it began its current job
+ * (at or above its leapfrog floor): subtasks of the job we wait for, or of
+ * work that job itself waits for. Older items in its deque are unrelated,
+ * and running them here could bury our wait under theirs. Sleep when
+ * there is nothing. ops->done(job) says when to stop; ops->sleep(job, ns)
+ * sleeps until the runner wakes us or ns pass (the runner may publish
+ * subtasks meanwhile, so we look again). */
 void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *ops)
 {
     unsigned idle = 0;
+    /* Our own private spawns could run elsewhere while we wait. */
+    crew_publish_all_private(w);
     while (!ops->done(job)) {
         crew_worker *runner = __atomic_load_n((crew_worker **)&job->runner, __ATOMIC_ACQUIRE);
         if (runner != NULL && runner != w && runner->pool == w->pool) {
             crew_job_ *sub;
-            int r = crew_steal_from(w, runner, &sub);
+            int r = crew_steal_subtask(w, runner, job, ops->done, &sub);
             if (r == 0) {
                 crew_run_job(w, sub);
                 idle = 0;

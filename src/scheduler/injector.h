@@ -27,11 +27,10 @@
                                              installed" */
 
 /* What a slot carries: a posted function and argument inline (no record
- * needed), or a job record for futures and crew_run roots. */
+ * needed), or a job record (futures, group tasks, crew_run roots). */
 typedef enum crew_inj_kind {
-    CREW_INJ_POST = 0,  /* fn(arg) */
-    CREW_INJ_GROUP = 1, /* fn(arg), then ref is the crew_group to tell */
-    CREW_INJ_JOB = 2,   /* ref is a crew_job_ with a finish handler */
+    CREW_INJ_POST = 0, /* fn(arg) */
+    CREW_INJ_JOB = 1,  /* ref is a crew_job_ with a finish handler */
 } crew_inj_kind;
 
 typedef struct crew_inj_item {

@@ -45,6 +45,22 @@ typedef struct crew_worker crew_worker;
 /* Most items a worker claims from the injection queue at once. */
 #define CREW_INJ_BATCH 8
 
+/* Items a worker claimed from the injection queue with one CAS. The owner
+ * runs them in order; an idle worker may take one, and shutdown's drain
+ * cancels them, so a batch-mate is never stranded behind a blocked item.
+ * ctl packs {generation:32, next:16, len:16}; taking item `next` is a CAS
+ * on ctl, and a refill (owner only, when next == len) bumps the
+ * generation, so a thief's stale copy fails its CAS. */
+typedef struct crew_batch {
+    _Alignas(64) _Atomic uint64_t ctl;
+    struct {
+        _Atomic(crew_fn) fn;
+        _Atomic(void *) arg;
+        _Atomic(void *) ref;
+        _Atomic uintptr_t kind;
+    } items[CREW_INJ_BATCH];
+} crew_batch;
+
 /* Counters each worker writes on its own cache line (relaxed stores by the
  * owner only) and crew_pool_stats sums. */
 typedef struct crew_worker_stats {
@@ -64,10 +80,11 @@ struct crew_worker {
     unsigned index;
     uint64_t rng;             /* victim choice, owner only */
     unsigned local_since_inject; /* tasks since the last injector poll */
-    /* Items claimed from the injection queue in one CAS, run in order
-     * (owner only). */
-    unsigned batch_next, batch_len;
-    crew_inj_item batch[CREW_INJ_BATCH];
+    /* The leapfrog floor: the deque's bottom when this worker started the
+     * job it runs now (others may wait on it). A worker waiting on that
+     * job steals back only items at or above it: the job's subtasks. */
+    _Alignas(64) _Atomic int64_t floor;
+    crew_batch batch;
     pthread_t thread;
     int started;
 };
@@ -119,6 +136,19 @@ static inline void crew_stat_add(_Atomic uint64_t *c, uint64_t n)
 
 /* pool.c */
 void crew_wake_one(crew_pool *pool);
+/* The sleepers count read with a seq_cst RMW: orders the caller's earlier
+ * publication (a deque push) before the read, without a fence. */
+unsigned crew_sleepers_after_publish(crew_pool *pool);
+/* Around running a job others may wait on: set the leapfrog floor to the
+ * deque's bottom, and restore it after (after the job's completion is
+ * published, so a waiter that sees the old floor also sees the job done). */
+int64_t crew_floor_enter(crew_worker *w);
+void crew_floor_leave(crew_worker *w, int64_t saved);
+/* Leapfrogging: steal from runner only items pushed since its current job
+ * began, unless awaited (the job waited for) is done by then. 0, EAGAIN
+ * (lost a race) or ENOENT. */
+int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *awaited,
+                       int (*done)(crew_job_ *), crew_job_ **out);
 /* A detached task is finished (or dropped as cancelled): w counts it, or
  * the pool when w is NULL (shutdown's drain). */
 void crew_count_completed(crew_pool *pool, crew_worker *w);

@@ -80,10 +80,72 @@ static int work_visible(crew_pool *pool)
 {
     if (!crew_injector_empty(&pool->inj))
         return 1;
-    for (unsigned i = 0; i < pool->nworkers; i++)
-        if (crew_deque_size_estimate(&pool->workers[i]->deque) > 0)
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        crew_worker *v = pool->workers[i];
+        if (crew_deque_size_estimate(&v->deque) > 0)
             return 1;
+        uint64_t c = atomic_load_explicit(&v->batch.ctl, memory_order_seq_cst);
+        if (((c >> 16) & 0xffff) < (c & 0xffff))
+            return 1;
+    }
     return 0;
+}
+
+unsigned crew_sleepers_after_publish(crew_pool *pool)
+{
+    /* An RMW, not a load: whoever increments sleepers later reads from
+     * this RMW's release sequence, so it sees our publication; whoever
+     * incremented before, we see. (A seq_cst fence would do, but
+     * ThreadSanitizer builds cannot compile one.) */
+    return atomic_fetch_add_explicit(&pool->sleepers, 0, memory_order_seq_cst);
+}
+
+/* ---- leapfrog floors ---- */
+
+int64_t crew_floor_enter(crew_worker *w)
+{
+    int64_t saved = atomic_load_explicit(&w->floor, memory_order_relaxed);
+    /* Release: a waiter that reads this floor (acquire) also sees the
+     * job's runner field that led it here. */
+    atomic_store_explicit(&w->floor, crew_deque_bottom(&w->deque), memory_order_release);
+    return saved;
+}
+
+void crew_floor_leave(crew_worker *w, int64_t saved)
+{
+    /* Release, after the job's completion: a waiter that reads the old
+     * floor back (acquire) then also sees its job done. */
+    atomic_store_explicit(&w->floor, saved, memory_order_release);
+}
+
+int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *awaited,
+                       int (*done)(crew_job_ *), crew_job_ **out)
+{
+    int64_t floor = atomic_load_explicit(&runner->floor, memory_order_acquire);
+    /* Floor first, then done: the runner restores an older floor only
+     * after the awaited job's completion, so if we read the older floor we
+     * also see the job done here, and do not steal below its floor. (A
+     * runner that finishes, restores and pushes something new in the few
+     * instructions between this check and the steal could still hand us
+     * one unrelated item: a delay for us, never a lost task.) */
+    if (done(awaited))
+        return ENOENT;
+    void *x;
+    crew_steal_result r = crew_deque_steal_above(&runner->deque, floor, &x);
+    if (r == CREW_STEAL_OK) {
+        crew_job_ *job = x;
+        if (job->finish == NULL) {
+            __atomic_store_n(&job->state, CREW_SPAWN_STOLEN, __ATOMIC_RELAXED);
+            __atomic_store_n(&job->runner, thief, __ATOMIC_RELEASE);
+        }
+        crew_stat_add(&thief->stats.steals, 1);
+        *out = job;
+        return 0;
+    }
+    crew_stat_add(&thief->stats.failed_steals, 1);
+    if (r == CREW_STEAL_EMPTY && !__atomic_load_n(&runner->hot.request, __ATOMIC_RELAXED))
+        __atomic_store_n(&runner->hot.request, 1, __ATOMIC_RELAXED);
+    return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
 }
 
 /* ---- finding work ---- */
@@ -117,42 +179,104 @@ int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out)
 
 static void release_queue_places(crew_pool *pool, unsigned n);
 
-/* Runs the next item claimed from the injection queue, claiming more when
- * none is left: 1 if it ran one. */
-static int run_injected(crew_worker *w)
+/* ---- batches from the injection queue ---- */
+
+#define BATCH_NEXT(c) ((unsigned)((c) >> 16) & 0xffffu)
+#define BATCH_LEN(c) ((unsigned)(c) & 0xffffu)
+
+/* Takes the next item of v's batch: any thread (the owner, an idle worker,
+ * shutdown's drain). 1 if it got one. */
+static int batch_take(crew_worker *v, crew_inj_item *out)
+{
+    crew_batch *b = &v->batch;
+    for (;;) {
+        /* Acquire: pairs with the refill's release, so the items of this
+         * generation are visible. */
+        uint64_t c = atomic_load_explicit(&b->ctl, memory_order_acquire);
+        unsigned next = BATCH_NEXT(c);
+        if (next >= BATCH_LEN(c))
+            return 0;
+        out->fn = atomic_load_explicit(&b->items[next].fn, memory_order_relaxed);
+        out->arg = atomic_load_explicit(&b->items[next].arg, memory_order_relaxed);
+        out->ref = atomic_load_explicit(&b->items[next].ref, memory_order_relaxed);
+        out->kind = atomic_load_explicit(&b->items[next].kind, memory_order_relaxed);
+        /* The CAS fails if another taker got `next`, or if the owner has
+         * refilled (new generation): then our copy is discarded. */
+        if (atomic_compare_exchange_weak_explicit(&b->ctl, &c, c + ((uint64_t)1 << 16),
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            return 1;
+    }
+}
+
+/* Owner only, when its batch is used up: claim up to CREW_INJ_BATCH items
+ * from the injection queue. How many. */
+static unsigned batch_refill(crew_worker *w)
 {
     crew_pool *pool = w->pool;
-    if (w->batch_next == w->batch_len) {
-        /* Claim a few at once when many wait (one CAS for all), leaving a
-         * share of a short queue to the other workers. */
-        unsigned n = crew_injector_pop_batch(&pool->inj, w->batch, CREW_INJ_BATCH,
-                                             pool->nworkers);
-        if (n == 0)
-            return 0;
-        w->batch_next = 0;
-        w->batch_len = n;
-        crew_stat_add(&w->stats.injected, n);
-        if (pool->cfg.queue_limit != 0)
-            release_queue_places(pool, n);
-        /* More queued work and a sleeper: pass the wake on (a chain, so
-         * one post never wakes everybody and a burst still gets every
-         * worker). */
-        if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) > 0 &&
-            !crew_injector_empty(&pool->inj))
-            crew_wake_one(pool);
+    crew_inj_item tmp[CREW_INJ_BATCH];
+    unsigned n = crew_injector_pop_batch(&pool->inj, tmp, CREW_INJ_BATCH, pool->nworkers);
+    if (n == 0)
+        return 0;
+    crew_batch *b = &w->batch;
+    for (unsigned i = 0; i < n; i++) {
+        atomic_store_explicit(&b->items[i].fn, tmp[i].fn, memory_order_relaxed);
+        atomic_store_explicit(&b->items[i].arg, tmp[i].arg, memory_order_relaxed);
+        atomic_store_explicit(&b->items[i].ref, tmp[i].ref, memory_order_relaxed);
+        atomic_store_explicit(&b->items[i].kind, tmp[i].kind, memory_order_relaxed);
     }
-    crew_inj_item it = w->batch[w->batch_next++];
-    if (it.kind == CREW_INJ_JOB) {
-        crew_job_ *job = it.ref;
-        job->finish(job, w);
-        return 1;
+    uint64_t c = atomic_load_explicit(&b->ctl, memory_order_relaxed);
+    uint64_t gen = (c >> 32) + 1;
+    /* Release: takers that see the new generation see its items. */
+    atomic_store_explicit(&b->ctl, (gen << 32) | n, memory_order_release);
+    crew_stat_add(&w->stats.injected, n);
+    if (pool->cfg.queue_limit != 0)
+        release_queue_places(pool, n);
+    /* Batch-mates others could run, or more queued work: wake a sleeper
+     * (a chain: one post never wakes everybody, a burst gets every
+     * worker). The RMW read orders our refill before it. */
+    if ((n > 1 || !crew_injector_empty(&pool->inj)) && crew_sleepers_after_publish(pool) > 0)
+        crew_wake_one(pool);
+    return n;
+}
+
+/* Runs one item taken from the injection queue (through a batch). */
+static void run_item(crew_worker *w, const crew_inj_item *it)
+{
+    if (it->kind == CREW_INJ_JOB) {
+        crew_run_job(w, it->ref);
+        return;
     }
     crew_stat_add(&w->stats.tasks_run, 1);
-    it.fn(it.arg);
-    crew_count_completed(pool, w);
-    if (it.kind == CREW_INJ_GROUP)
-        crew_group_task_done(it.ref);
+    it->fn(it->arg);
+    crew_count_completed(w->pool, w);
+}
+
+/* Runs the next item of this worker's batch, refilling it from the
+ * injection queue when used up: 1 if it ran one. */
+static int run_injected(crew_worker *w)
+{
+    crew_inj_item it;
+    if (!batch_take(w, &it) && (!batch_refill(w) || !batch_take(w, &it)))
+        return 0;
+    run_item(w, &it);
     return 1;
+}
+
+/* Idle: take a batch-mate from another worker's batch. */
+static int run_stolen_batch_item(crew_worker *w)
+{
+    crew_pool *pool = w->pool;
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        crew_worker *v = pool->workers[i];
+        crew_inj_item it;
+        if (v != w && batch_take(v, &it)) {
+            crew_stat_add(&w->stats.steals, 1);
+            run_item(w, &it);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* A bounded queue has room again: wake one waiting producer. The seq_cst
@@ -204,15 +328,17 @@ static int work_once(crew_worker *w)
             crew_run_job(w, job);
         return 1;
     }
-    return 0;
+    return run_stolen_batch_item(w);
 }
 
 void crew_run_job(crew_worker *w, crew_job_ *job)
 {
+    int64_t saved = crew_floor_enter(w);
     if (job->finish == NULL)
         crew_run_stolen_spawn(w, job);
     else
         job->finish(job, w);
+    crew_floor_leave(w, saved);
 }
 
 /* Searches for spin_us, backing off with sched_yield, then sleeps until a
@@ -281,9 +407,11 @@ static void *worker_main(void *arg)
             !work_visible(pool))
             break;
     }
+    /* The stop hook runs as an outside thread: a post from it must not
+     * land on this exiting worker's deque (it gets ESHUTDOWN). */
+    crew_current_worker_ = NULL;
     if (pool->cfg.on_worker_stop != NULL)
         pool->cfg.on_worker_stop(w->index, pool->cfg.ctx);
-    crew_current_worker_ = NULL;
     return NULL;
 }
 
@@ -510,6 +638,39 @@ static int is_own_worker(const crew_pool *pool)
     return self != NULL && self->pool == pool;
 }
 
+/* Shutdown's drain: an item that has not started is cancelled, except a
+ * crew_run root, which always runs: it is kept on a private list (linked
+ * through its unused result word) and queued again after the drain. */
+static void cancel_or_keep(crew_pool *pool, const crew_inj_item *it, crew_job_ **roots)
+{
+    crew_job_ *job = it->kind == CREW_INJ_JOB ? it->ref : NULL;
+    if (job == NULL || !(job->flags & CREW_JOB_NOCANCEL)) {
+        crew_cancel_injected(pool, it);
+        return;
+    }
+    job->result = *roots;
+    *roots = job;
+}
+
+static void requeue_roots(crew_pool *pool, crew_job_ *roots)
+{
+    while (roots != NULL) {
+        crew_job_ *job = roots;
+        roots = job->result;
+        job->result = NULL;
+        crew_inj_item it = {NULL, NULL, job, CREW_INJ_JOB};
+        if (crew_injector_push_even_closed(&pool->inj, &it) != 0) {
+            job->finish(job, NULL); /* no memory for a segment: run it here */
+            continue;
+        }
+        /* The queue counts the root as accepted a second time: count one
+         * completion for it here, so that the quiet test balances. */
+        crew_count_completed(pool, NULL);
+        if (pool->cfg.queue_limit != 0)
+            atomic_fetch_add_explicit(&pool->queued, 1, memory_order_seq_cst);
+    }
+}
+
 int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
 {
     if (pool == NULL)
@@ -525,19 +686,18 @@ int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
     crew_futex_wake(&pool->space_event, INT_MAX);
     if (cancel_pending) {
         crew_inj_item it;
+        crew_job_ *roots = NULL;
+        /* Items workers claimed into their batches have not started
+         * either: cancel those too. */
+        for (unsigned i = 0; i < pool->nworkers; i++)
+            while (batch_take(pool->workers[i], &it))
+                cancel_or_keep(pool, &it, &roots);
         while (crew_injector_pop_claimed(&pool->inj, &it)) {
             if (pool->cfg.queue_limit != 0)
                 release_queue_places(pool, 1);
-            crew_job_ *job = it.kind == CREW_INJ_JOB ? it.ref : NULL;
-            if (job != NULL && (job->flags & CREW_JOB_NOCANCEL)) {
-                /* A crew_run root always runs: put it back (the queue
-                 * has room, we are emptying it). */
-                if (crew_injector_push_even_closed(&pool->inj, &it) != 0)
-                    job->finish(job, NULL); /* no memory: run it here */
-                continue;
-            }
-            crew_cancel_injected(pool, &it);
+            cancel_or_keep(pool, &it, &roots);
         }
+        requeue_roots(pool, roots);
         wake_all(pool);
     }
     wait_quiet(pool);

@@ -625,3 +625,304 @@ int stats_are_exact_once_quiet(void)
     CHECK(crew_pool_destroy(p) == 0);
     return 0;
 }
+
+/* ---- regressions found in review (each deadlocked, hung or aborted) ---- */
+
+static crew_group *rg_group;
+static crew_pool *rg_pool;
+static _Atomic int rg_flag, rg_flag2;
+
+static _Atomic int rg_q_started, rg_q_done;
+
+static void *rg_value(void *arg)
+{
+    return arg;
+}
+
+static void *rg_long(void *arg)
+{
+    (void)arg;
+    test_sleep_ms(100);
+    return NULL;
+}
+
+/* The group's other task, on the other worker: it leaves that worker busy
+ * afterwards, so nobody steals from the frame below. */
+static void *rg_q(void *arg)
+{
+    (void)arg;
+    atomic_store(&rg_q_started, 1);
+    crew_post(rg_pool, rg_long, NULL);
+    test_sleep_ms(30);
+    atomic_store(&rg_q_done, 1);
+    return NULL;
+}
+
+/* Spawned b outlasts q, so a wait that ran b would find the group idle
+ * afterwards with a still queued under it. */
+static void *rg_b(void *arg)
+{
+    double t0 = test_now_s();
+    while (!atomic_load(&rg_q_done) && test_now_s() - t0 < 2)
+        ;
+    test_sleep_ms(10);
+    return arg;
+}
+
+static void *rg_frame(void *arg)
+{
+    (void)arg;
+    atomic_store(&rg_q_started, 0);
+    atomic_store(&rg_q_done, 0);
+    crew_group_post(rg_group, rg_q, NULL); /* stolen by the other worker */
+    double t0 = test_now_s();
+    while (!atomic_load(&rg_q_started) && test_now_s() - t0 < 2)
+        ;
+    crew_task a, b;
+    crew_spawn(&a, rg_value, IP(1));
+    crew_spawn(&b, rg_b, IP(2));
+    crew_group_post(rg_group, rg_value, NULL); /* publishes a and b */
+    crew_group_wait(rg_group); /* must run only the group's tasks */
+    long rb = PI(crew_sync(&b));
+    long ra = PI(crew_sync(&a));
+    return IP(ra * 10 + rb);
+}
+
+int group_wait_inside_a_frame_with_spawns_keeps_sync_order(void)
+{
+    rg_pool = test_pool(2, 0, false);
+    CHECK(rg_pool != NULL);
+    rg_group = crew_group_create(rg_pool);
+    CHECK(rg_group != NULL);
+    for (int i = 0; i < 3; i++) {
+        void *r;
+        CHECK(crew_run(rg_pool, rg_frame, NULL, &r) == 0);
+        CHECK(PI(r) == 12);
+    }
+    crew_group_destroy(rg_group);
+    CHECK(crew_pool_destroy(rg_pool) == 0);
+    return 0;
+}
+
+static void *rg_wait_group(void *arg)
+{
+    (void)arg;
+    return IP(crew_group_wait(rg_group));
+}
+
+int group_wait_on_the_only_worker_runs_a_task_posted_from_outside(void)
+{
+    atomic_store(&ran_count, 0);
+    rg_pool = test_pool(1, 0, false);
+    CHECK(rg_pool != NULL);
+    rg_group = crew_group_create(rg_pool);
+    CHECK(rg_group != NULL);
+    /* The waiter is queued first: the group's task sits behind it in the
+     * queue, and the only worker must run it from inside the wait. */
+    crew_future *f = crew_submit(rg_pool, rg_wait_group, NULL);
+    CHECK(f != NULL);
+    CHECK(crew_group_post(rg_group, count_task, NULL) == 0);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 5;
+    void *r;
+    CHECK(crew_future_timedwait(f, &dl, &r) == 0);
+    CHECK(PI(r) == 0 && atomic_load(&ran_count) == 1);
+    crew_future_release(f);
+    crew_group_destroy(rg_group);
+    CHECK(crew_pool_destroy(rg_pool) == 0);
+    return 0;
+}
+
+static crew_future *lf_future;
+static _Atomic int lf_f_started, lf_s_started;
+
+static void *lf_nop(void *a)
+{
+    return a;
+}
+
+static void *lf_s(void *a)
+{
+    (void)a;
+    atomic_store(&lf_s_started, 1);
+    test_sleep_ms(30);
+    return NULL;
+}
+
+/* The awaited task: it spawns s and keeps spawning until s is stolen. */
+static void *lf_F(void *a)
+{
+    (void)a;
+    atomic_store(&lf_f_started, 1);
+    crew_task s;
+    crew_spawn(&s, lf_s, NULL);
+    double t0 = test_now_s();
+    while (!atomic_load(&lf_s_started) && test_now_s() - t0 < 2) {
+        crew_task t;
+        crew_spawn(&t, lf_nop, NULL);
+        crew_sync(&t);
+    }
+    crew_sync(&s);
+    return IP(7);
+}
+
+/* An unrelated task that also waits on the future: run by F's worker
+ * while leapfrogging, it would wait on F buried under itself. */
+static void *lf_a(void *a)
+{
+    (void)a;
+    void *r = NULL;
+    crew_future_wait(lf_future, &r);
+    return r;
+}
+
+static void *lf_X(void *arg)
+{
+    crew_pool *p = arg;
+    lf_future = crew_submit(p, lf_F, NULL);
+    double t0 = test_now_s();
+    while (!atomic_load(&lf_f_started) && test_now_s() - t0 < 2)
+        ;
+    crew_task a;
+    crew_spawn(&a, lf_a, NULL);
+    crew_post(p, lf_nop, NULL); /* makes `a` public on this worker's deque */
+    void *r = NULL;
+    crew_future_wait(lf_future, &r);
+    crew_sync(&a);
+    return r;
+}
+
+int leapfrogging_never_takes_work_older_than_the_awaited_job(void)
+{
+    for (int round = 0; round < 5; round++) {
+        atomic_store(&lf_f_started, 0);
+        atomic_store(&lf_s_started, 0);
+        crew_pool *p = test_pool(2, 0, false);
+        CHECK(p != NULL);
+        crew_future *x = crew_submit(p, lf_X, p);
+        CHECK(x != NULL);
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 5;
+        void *r = NULL;
+        CHECKF(crew_future_timedwait(x, &dl, &r) == 0, "round %d deadlocked", round);
+        CHECK(PI(r) == 7);
+        crew_future_release(x);
+        crew_future_release(lf_future);
+        CHECK(crew_pool_destroy(p) == 0);
+    }
+    return 0;
+}
+
+typedef struct root_arg {
+    crew_pool *pool;
+    int rc;
+    void *result;
+} root_arg;
+
+static void *run_root_from_outside(void *arg)
+{
+    root_arg *ra = arg;
+    ra->rc = crew_run(ra->pool, rg_value, IP(5), &ra->result);
+    return NULL;
+}
+
+int shutdown_cancelling_with_a_queued_crew_run_root_returns(void)
+{
+    atomic_store(&gate_open, 0);
+    crew_pool *p = test_pool(1, 0, false);
+    CHECK(p != NULL);
+    CHECK(crew_post(p, gate_task, NULL) == 0);
+    test_sleep_ms(10); /* the worker holds the gate */
+    root_arg ra = {.pool = p};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, run_root_from_outside, &ra) == 0);
+    test_sleep_ms(10); /* the root is queued behind the gate */
+    pthread_t opener;
+    CHECK(pthread_create(&opener, NULL, open_gate_later, NULL) == 0);
+    CHECK(crew_pool_shutdown(p, true) == 0); /* must return */
+    pthread_join(t, NULL);
+    pthread_join(opener, NULL);
+    CHECK(ra.rc == 0 && PI(ra.result) == 5); /* roots always run */
+    CHECK(crew_pool_destroy(p) == 0);
+    return 0;
+}
+
+static _Atomic int bm_started;
+
+static void *bm_blocker(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&bm_started, 1);
+    while (!atomic_load(&gate_open))
+        test_sleep_ms(1);
+    return NULL;
+}
+
+/* Waits (bounded) for a flag that only its batch-mate sets. */
+static void *bm_waiter(void *arg)
+{
+    (void)arg;
+    double t0 = test_now_s();
+    while (!atomic_load(&rg_flag) && test_now_s() - t0 < 5)
+        test_sleep_ms(1);
+    atomic_store(&rg_flag2, atomic_load(&rg_flag));
+    return NULL;
+}
+
+static void *bm_setter(void *arg)
+{
+    (void)arg;
+    atomic_store(&rg_flag, 1);
+    return NULL;
+}
+
+int a_batch_mate_of_a_blocked_task_runs_on_an_idle_worker(void)
+{
+    atomic_store(&gate_open, 0);
+    atomic_store(&bm_started, 0);
+    atomic_store(&rg_flag, 0);
+    atomic_store(&rg_flag2, 0);
+    crew_pool *p = test_pool(2, 0, false);
+    CHECK(p != NULL);
+    CHECK(crew_post(p, bm_blocker, NULL) == 0);
+    CHECK(crew_post(p, bm_blocker, NULL) == 0);
+    while (atomic_load(&bm_started) < 2)
+        test_sleep_ms(1);
+    /* Four queued: the first worker to get free claims the waiter and the
+     * setter in one batch (1 + (4 - 1) / 2 = 2 items). */
+    CHECK(crew_post(p, bm_waiter, NULL) == 0);
+    CHECK(crew_post(p, bm_setter, NULL) == 0);
+    CHECK(crew_post(p, lf_nop, NULL) == 0);
+    CHECK(crew_post(p, lf_nop, NULL) == 0);
+    atomic_store(&gate_open, 1);
+    CHECK(crew_pool_destroy(p) == 0);
+    CHECKF(atomic_load(&rg_flag2) == 1, "the setter was stranded behind the waiter");
+    return 0;
+}
+
+static void *own_future_waiter(void *arg)
+{
+    crew_future **slot = arg;
+    while (__atomic_load_n(slot, __ATOMIC_ACQUIRE) == NULL)
+        ;
+    return IP(crew_future_wait(*slot, NULL));
+}
+
+int a_task_waiting_on_its_own_future_gets_edeadlk(void)
+{
+    crew_pool *p = test_pool(1, 0, false);
+    CHECK(p != NULL);
+    static crew_future *self_future;
+    __atomic_store_n(&self_future, NULL, __ATOMIC_RELAXED);
+    crew_future *f = crew_submit(p, own_future_waiter, &self_future);
+    CHECK(f != NULL);
+    __atomic_store_n(&self_future, f, __ATOMIC_RELEASE);
+    void *r;
+    CHECK(crew_future_wait(f, &r) == 0);
+    CHECK(PI(r) == EDEADLK);
+    crew_future_release(f);
+    CHECK(crew_pool_destroy(p) == 0);
+    return 0;
+}

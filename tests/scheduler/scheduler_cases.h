@@ -21,7 +21,13 @@
     X(two_pools_alive_at_once_both_work)                                     \
     X(futures_released_after_their_pool_is_destroyed)                        \
     X(idle_workers_stop_using_cpu)                                           \
-    X(stats_are_exact_once_quiet)
+    X(stats_are_exact_once_quiet)                                           \
+    X(group_wait_inside_a_frame_with_spawns_keeps_sync_order)                \
+    X(group_wait_on_the_only_worker_runs_a_task_posted_from_outside)         \
+    X(leapfrogging_never_takes_work_older_than_the_awaited_job)              \
+    X(shutdown_cancelling_with_a_queued_crew_run_root_returns)               \
+    X(a_batch_mate_of_a_blocked_task_runs_on_an_idle_worker)                 \
+    X(a_task_waiting_on_its_own_future_gets_edeadlk)
 
 SCHEDULER_CASES(CREW_DECLARE_CASE)
 #endif
