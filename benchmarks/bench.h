@@ -60,7 +60,9 @@ long seq_fib(long n);
     X(fib, "fork-join fib(n), no cutoff, against its sequential twin")      \
     X(submit, "tiny tasks from outside threads: tasks per second")          \
     X(wake, "latency from a submit on a sleeping pool to the task start")   \
-    X(idle, "CPU used by an idle pool after a burst of work")
+    X(idle, "CPU used by an idle pool after a burst of work")               \
+    X(for, "parallel-for over a compute loop against sequential and OpenMP") \
+    X(graph, "task graphs: a layered DAG of tiny nodes, a wide DAG")
 
 #define BENCH_DECLARE(name, help) int bench_##name(const bench_opts *o);
 BENCH_WORKLOADS(BENCH_DECLARE)

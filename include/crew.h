@@ -134,6 +134,73 @@ typedef struct crew_task { void *crew_reserved_[6]; } crew_task;
 CREW_API int crew_run(crew_pool *pool, crew_fn fn, void *arg, void **result);
 
 /* ------------------------------------------------------------------ */
+/* Data parallelism                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Called on a subrange [begin, end); a non-zero return stops the loop. */
+typedef int (*crew_range_fn)(size_t begin, size_t end, void *arg);
+
+/* Calls fn on disjoint subranges covering [begin, end) exactly once, from
+ * a pool's workers, and returns when all have returned: 0, the first
+ * non-zero value fn returned (no further subranges start after it), or
+ * EINVAL / ESHUTDOWN / ENOMEM. grain 0: subranges are sized and split
+ * adaptively (lazily, only when an idle worker asks for work); otherwise no
+ * subrange is longer than grain. From outside the pool the caller blocks;
+ * inside a task it is a nested parallel loop. */
+CREW_API int crew_parallel_for(crew_pool *pool, size_t begin, size_t end, size_t grain,
+                               crew_range_fn fn, void *arg);
+
+/* Folds [begin, end) into *acc (which starts as a copy of identity). */
+typedef void (*crew_reduce_range_fn)(size_t begin, size_t end, void *acc, void *arg);
+/* Merges `right` (the fold of a later subrange) into `acc`. */
+typedef void (*crew_reduce_combine_fn)(void *acc, const void *right, void *arg);
+
+#define CREW_REDUCE_MAX_VALUE 256 /* most bytes a reduction value may have */
+
+/* A parallel reduction: *result = identity folded with every index of
+ * [begin, end), combining partial results in index order (combine must be
+ * associative). With a fixed grain the split tree, and so the result, is
+ * the same on every run (floating point included); grain 0 splits lazily
+ * and may combine differently from run to run. value_size is at most
+ * CREW_REDUCE_MAX_VALUE bytes. 0 or EINVAL / ESHUTDOWN / ENOMEM. */
+CREW_API int crew_parallel_reduce(crew_pool *pool, size_t begin, size_t end, size_t grain,
+                                  size_t value_size, const void *identity,
+                                  crew_reduce_range_fn range, crew_reduce_combine_fn combine,
+                                  void *arg, void *result);
+
+/* The Pool.map of C: out[i] = fn(in[i]) for i in [0, count), element sizes
+ * in_size and out_size, in parallel. 0 or EINVAL / ESHUTDOWN / ENOMEM. */
+typedef void (*crew_map_fn)(const void *in, void *out, void *arg);
+CREW_API int crew_parallel_map(crew_pool *pool, const void *in, size_t in_size, void *out,
+                               size_t out_size, size_t count, size_t grain, crew_map_fn fn,
+                               void *arg);
+
+/* ------------------------------------------------------------------ */
+/* Task graphs                                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct crew_graph crew_graph;
+typedef struct crew_node crew_node;
+
+/* NULL + ENOMEM. */
+CREW_API crew_graph *crew_graph_create(void);
+/* A node that runs fn(arg) once per run. NULL + EINVAL (NULL graph or fn,
+ * or the graph is running) or ENOMEM. */
+CREW_API crew_node *crew_graph_add(crew_graph *g, crew_fn fn, void *arg);
+/* `before` must return before `after` starts. EINVAL (NULL nodes, a node
+ * preceding itself, nodes of two graphs; nothing added), EBUSY (running),
+ * ENOMEM. A duplicate edge is allowed and counts once. */
+CREW_API int crew_graph_precede(crew_node *before, crew_node *after);
+/* Runs every node once, never before all its predecessors have returned;
+ * blocks the caller. ELOOP (a cycle: nothing runs), EBUSY (already
+ * running), EINVAL, ESHUTDOWN, ENOMEM. A graph can run again and again. */
+CREW_API int crew_graph_run(crew_pool *pool, crew_graph *g);
+/* What the node's function returned in the last run (NULL before). */
+CREW_API void *crew_node_result(const crew_node *n);
+/* Not while it runs. NULL: does nothing. */
+CREW_API void crew_graph_destroy(crew_graph *g);
+
+/* ------------------------------------------------------------------ */
 /* Statistics                                                          */
 /* ------------------------------------------------------------------ */
 

@@ -1,0 +1,2 @@
+/* Task graphs (issue 5): being written. */
+#include <crew.h>
