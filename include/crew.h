@@ -237,8 +237,13 @@ typedef struct crew_worker_hot_ {
     _Alignas(64) int request;
 } crew_worker_hot_;
 
+/* The worker running on this thread; on any other thread, the read-only
+ * crew_outside_worker_, whose private part is always "full and empty"
+ * (priv_lo == priv_hi == CREW_PRIVATE_SPAWNS_), so both fast paths fall to
+ * their slow paths (the serial elision) without a NULL test. */
 extern CREW_API _Thread_local crew_worker_hot_ *crew_current_worker_
     __attribute__((tls_model("initial-exec")));
+extern CREW_API crew_worker_hot_ crew_outside_worker_;
 
 CREW_API void  crew_spawn_slow_(crew_worker_hot_ *w, crew_job_ *j);
 CREW_API void *crew_sync_slow_(crew_worker_hot_ *w, crew_job_ *j);
@@ -264,7 +269,7 @@ static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
     crew_worker_hot_ *w = crew_current_worker_;
     j->fn = fn;
     j->arg = arg;
-    if (__builtin_expect(w == 0 || w->priv_hi == CREW_PRIVATE_SPAWNS_ ||
+    if (__builtin_expect(w->priv_hi == CREW_PRIVATE_SPAWNS_ ||
                              __atomic_load_n(&w->request, __ATOMIC_RELAXED) != 0,
                          0)) {
         crew_spawn_slow_(w, j);
@@ -281,7 +286,7 @@ static inline void *crew_sync(crew_task *t)
 {
     crew_job_ *j = (crew_job_ *)(void *)t;
     crew_worker_hot_ *w = crew_current_worker_;
-    if (__builtin_expect(w != 0 && w->priv_hi > w->priv_lo &&
+    if (__builtin_expect(w->priv_hi > w->priv_lo &&
                              w->priv[w->priv_hi - 1] == j,
                          1)) {
         w->priv_hi--;
@@ -296,7 +301,7 @@ static inline void *crew_sync_call(crew_task *t, crew_fn fn)
 {
     crew_job_ *j = (crew_job_ *)(void *)t;
     crew_worker_hot_ *w = crew_current_worker_;
-    if (__builtin_expect(w != 0 && w->priv_hi > w->priv_lo &&
+    if (__builtin_expect(w->priv_hi > w->priv_lo &&
                              w->priv[w->priv_hi - 1] == j,
                          1)) {
         w->priv_hi--;

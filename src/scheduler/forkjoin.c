@@ -52,7 +52,7 @@ void crew_publish_all_private(crew_worker *w)
 
 void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
 {
-    if (h == NULL) {
+    if (h == &crew_outside_worker_) {
         /* Not on a worker: the serial elision, run at sync. */
         j->flags = CREW_JOB_SERIAL;
         return;
@@ -167,7 +167,7 @@ static const crew_wait_ops spawn_wait = {spawn_done, spawn_sleep};
 
 void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
 {
-    if (h == NULL || (j->flags & (CREW_JOB_SERIAL | CREW_JOB_UNQUEUED)))
+    if (h == &crew_outside_worker_ || (j->flags & (CREW_JOB_SERIAL | CREW_JOB_UNQUEUED)))
         return j->fn(j->arg);
     crew_worker *w = (crew_worker *)(void *)h;
     /* j is not the newest private task. Syncs are LIFO, so everything

@@ -124,7 +124,8 @@ struct crew_pool {
 /* The worker running on this thread, NULL elsewhere. */
 static inline crew_worker *crew_self(void)
 {
-    return (crew_worker *)(void *)crew_current_worker_;
+    crew_worker_hot_ *h = crew_current_worker_;
+    return h == &crew_outside_worker_ ? NULL : (crew_worker *)(void *)h;
 }
 
 static inline void crew_stat_add(_Atomic uint64_t *c, uint64_t n)

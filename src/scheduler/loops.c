@@ -42,7 +42,7 @@ typedef struct loop_range {
 static int thief_waiting(void)
 {
     crew_worker_hot_ *h = crew_current_worker_;
-    return h != NULL && __atomic_load_n(&h->request, __ATOMIC_RELAXED) != 0;
+    return __atomic_load_n(&h->request, __ATOMIC_RELAXED) != 0;
 }
 
 static void loop_stop(loop_ctx *c, int rc)

@@ -17,8 +17,15 @@
 #include "pool/objpool.h"
 #include "scheduler/futex.h"
 
+/* Never written: its private part reads as full (spawn's slow path) and
+ * empty (sync's slow path), which is the serial elision. */
+crew_worker_hot_ crew_outside_worker_ = {
+    .priv_lo = CREW_PRIVATE_SPAWNS_,
+    .priv_hi = CREW_PRIVATE_SPAWNS_,
+};
+
 _Thread_local crew_worker_hot_ *crew_current_worker_
-    __attribute__((tls_model("initial-exec")));
+    __attribute__((tls_model("initial-exec"))) = &crew_outside_worker_;
 
 /* Polls of the injection queue: every this many local tasks a worker looks
  * there first, so outside work is never starved by inside work. */
@@ -409,7 +416,7 @@ static void *worker_main(void *arg)
     }
     /* The stop hook runs as an outside thread: a post from it must not
      * land on this exiting worker's deque (it gets ESHUTDOWN). */
-    crew_current_worker_ = NULL;
+    crew_current_worker_ = &crew_outside_worker_;
     if (pool->cfg.on_worker_stop != NULL)
         pool->cfg.on_worker_stop(w->index, pool->cfg.ctx);
     return NULL;
