@@ -172,7 +172,7 @@ void *crew_deque_pop(crew_deque *d)
 
 crew_steal_result crew_deque_steal(crew_deque *d, void **out)
 {
-    return crew_deque_steal_above(d, INT64_MIN, out);
+    return crew_deque_steal_above(d, INT64_MIN, NULL, NULL, out);
 }
 
 int64_t crew_deque_bottom(crew_deque *d)
@@ -180,7 +180,9 @@ int64_t crew_deque_bottom(crew_deque *d)
     return atomic_load_explicit(&d->bottom, memory_order_relaxed);
 }
 
-crew_steal_result crew_deque_steal_above(crew_deque *d, int64_t floor, void **out)
+crew_steal_result crew_deque_steal_above(crew_deque *d, int64_t floor,
+                                         int (*veto)(void *), void *veto_arg,
+                                         void **out)
 {
     /* Acquire: pairs with other thieves' and the owner's CAS on top. */
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
@@ -194,6 +196,10 @@ crew_steal_result crew_deque_steal_above(crew_deque *d, int64_t floor, void **ou
      * item it points to are visible. */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_acquire);
     if (t >= b)
+        return CREW_STEAL_EMPTY;
+    /* Anything the owner pushed after the event the veto tests for is seen
+     * only through a bottom that (acquire) also shows that event. */
+    if (veto != NULL && veto(veto_arg))
         return CREW_STEAL_EMPTY;
     /* Acquire (the paper's consume): pairs with grow's release store, so
      * the copied slots of a new array are visible. */

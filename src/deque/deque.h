@@ -64,9 +64,13 @@ crew_steal_result crew_deque_steal(crew_deque *d, void **out);
 
 /* Any thread: like crew_deque_steal, but only an item at index floor or
  * above (pushed after the owner's bottom was at floor); an older top item
- * gives CREW_STEAL_EMPTY. Leapfrogging uses it to take only the subtasks
- * of the job a victim runs. */
-crew_steal_result crew_deque_steal_above(crew_deque *d, int64_t floor, void **out);
+ * gives CREW_STEAL_EMPTY. If veto is not NULL, it is asked after bottom has
+ * been read (acquire) and before the claiming CAS; a non-zero answer gives
+ * CREW_STEAL_EMPTY. Leapfrogging uses both to take only the subtasks of
+ * the job a victim runs, and nothing once that job is done. */
+crew_steal_result crew_deque_steal_above(crew_deque *d, int64_t floor,
+                                         int (*veto)(void *), void *veto_arg,
+                                         void **out);
 
 /* Owner only: the current bottom index (for crew_deque_steal_above). */
 int64_t crew_deque_bottom(crew_deque *d);

@@ -44,9 +44,11 @@ typedef struct crew_record {
 /* A group's tasks are records on a push-only list as well as on a queue,
  * so that a worker waiting on the group can claim the ones that have not
  * started and run them itself (API.md: rather than deadlock). The list
- * holds a reference on each record; waits and every GROUP_PRUNE_EVERY-th
- * post take the list (an exchange: no ABA) and drop finished records. */
-#define GROUP_PRUNE_EVERY 256
+ * holds a reference on each record. Waits take the list (an exchange: no
+ * ABA) and drop finished records; so do posts, amortized: once the posts
+ * since the last sweep reach the number of records that sweep kept (and
+ * at least GROUP_PRUNE_MIN), which keeps posting linear. */
+#define GROUP_PRUNE_MIN 256
 
 struct crew_group {
     crew_pool *pool;
@@ -57,7 +59,8 @@ struct crew_group {
      * is harmless). */
     _Alignas(64) _Atomic uint32_t pending;
     _Alignas(64) _Atomic(crew_record *) list;
-    _Atomic uint32_t posts;
+    _Atomic uint64_t posts;      /* posts ever made */
+    _Atomic uint64_t next_prune; /* the post count that triggers a sweep */
 };
 
 /* ---- records ---- */
@@ -120,7 +123,10 @@ static crew_record *record_new(crew_pool *pool, crew_fn fn, void *arg, int kind)
     r->group = NULL;
     r->group_next = NULL;
     r->home = home;
-    if (kind == KIND_FUTURE)
+    /* Futures and group tasks may be dropped after the pool is gone (a
+     * future released late, a group destroyed after its pool): they keep
+     * the records' home alive. */
+    if (kind != KIND_POST)
         atomic_fetch_add_explicit(&home->refs, 1, memory_order_relaxed);
     return r;
 }
@@ -132,9 +138,9 @@ static void record_unref(crew_record *r)
     if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
         return;
     crew_records *home = r->home;
-    int future = r->kind == KIND_FUTURE;
+    int holds_home = r->kind != KIND_POST;
     crew_objpool_release_at(home->objects, record_slot(home), r);
-    if (future)
+    if (holds_home)
         home_unref(home);
 }
 
@@ -255,7 +261,7 @@ static void enqueue_inside(crew_worker *w, crew_job_ *job)
     crew_stat_add(&w->stats.internal_accepted, 1);
     crew_publish_all_private(w);
     if (crew_deque_push(&w->deque, job) != 0) {
-        job->finish(job, w); /* no memory to queue it: run it now */
+        crew_run_job(w, job); /* no memory to queue it: run it now */
         return;
     }
     /* Wake a sleeper for it. The RMW read orders our push before it, so a
@@ -490,6 +496,7 @@ crew_group *crew_group_create(crew_pool *pool)
     atomic_init(&g->pending, 0);
     atomic_init(&g->list, NULL);
     atomic_init(&g->posts, 0);
+    atomic_init(&g->next_prune, GROUP_PRUNE_MIN);
     return g;
 }
 
@@ -514,10 +521,11 @@ static crew_record *group_list_take(crew_group *g)
 
 /* Walks a taken list: each record not yet started is run here by w (if w
  * is a worker of the group's pool) or kept; finished ones lose the list's
- * reference; the rest go back on the list. */
-static void group_list_sweep(crew_group *g, crew_record *r, crew_worker *w)
+ * reference; the rest go back on the list. How many were kept. */
+static uint64_t group_list_sweep(crew_group *g, crew_record *r, crew_worker *w)
 {
     crew_record *keep_first = NULL, *keep_last = NULL;
+    uint64_t kept = 0;
     while (r != NULL) {
         crew_record *next = r->group_next;
         if (w != NULL && claim(&r->job)) {
@@ -534,11 +542,13 @@ static void group_list_sweep(crew_group *g, crew_record *r, crew_worker *w)
             else
                 keep_last->group_next = r;
             keep_last = r;
+            kept++;
         }
         r = next;
     }
     if (keep_first != NULL)
         group_list_push(g, keep_first, keep_last);
+    return kept;
 }
 
 int crew_group_post(crew_group *g, crew_fn fn, void *arg)
@@ -555,20 +565,30 @@ int crew_group_post(crew_group *g, crew_fn fn, void *arg)
         record_discard(r);
         return EAGAIN; /* 4 billion tasks in flight in one group */
     }
-    /* On the list before it can run, so that the list's reference is
-     * counted before the queue's can be dropped. */
-    group_list_push(g, r, r);
+    /* Queue first, list second: a record on the list can be claimed and
+     * run by a waiting worker, which must not happen before the post is
+     * accepted (and counted), nor at all if the post fails. The list's
+     * reference, counted at creation, keeps the record alive meanwhile
+     * even if the queued task runs and finishes at once. */
     rc = crew_enqueue_detached(g->pool, &r->job, 0);
     if (rc != 0) {
-        /* Never queued: mark it final so sweeps drop it, and undo. */
-        __atomic_store_n(&r->job.state, CREW_JOB_CANCELLED, __ATOMIC_RELEASE);
         crew_group_task_done(g);
-        record_unref(r); /* the queue's reference */
+        record_discard(r);
         return rc;
     }
-    if (atomic_fetch_add_explicit(&g->posts, 1, memory_order_relaxed) % GROUP_PRUNE_EVERY ==
-        GROUP_PRUNE_EVERY - 1)
-        group_list_sweep(g, group_list_take(g), NULL);
+    group_list_push(g, r, r);
+    uint64_t n = atomic_fetch_add_explicit(&g->posts, 1, memory_order_relaxed) + 1;
+    uint64_t due = atomic_load_explicit(&g->next_prune, memory_order_relaxed);
+    if (n >= due && atomic_compare_exchange_strong_explicit(&g->next_prune, &due, UINT64_MAX,
+                                                            memory_order_relaxed,
+                                                            memory_order_relaxed)) {
+        /* This post sweeps; the next sweep is due after as many posts as
+         * records it kept, so every record is walked O(1) times per post. */
+        uint64_t kept = group_list_sweep(g, group_list_take(g), NULL);
+        atomic_store_explicit(&g->next_prune,
+                              n + (kept > GROUP_PRUNE_MIN ? kept : GROUP_PRUNE_MIN),
+                              memory_order_relaxed);
+    }
     return 0;
 }
 

@@ -186,8 +186,9 @@ void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
             break; /* stolen */
         if (x->finish != NULL) {
             /* A task this frame submitted from inside the pool: it is ours
-             * to run, and runs before the frame continues. */
-            x->finish(x, w);
+             * to run, and runs before the frame continues (with its own
+             * leapfrog floor: others may wait on it). */
+            crew_run_job(w, x);
             continue;
         }
 #ifdef CREW_DEBUG

@@ -48,9 +48,13 @@ typedef struct crew_worker crew_worker;
 /* Items a worker claimed from the injection queue with one CAS. The owner
  * runs them in order; an idle worker may take one, and shutdown's drain
  * cancels them, so a batch-mate is never stranded behind a blocked item.
- * ctl packs {generation:32, next:16, len:16}; taking item `next` is a CAS
+ * ctl packs {generation:48, next:8, len:8}; taking item `next` is a CAS
  * on ctl, and a refill (owner only, when next == len) bumps the
- * generation, so a thief's stale copy fails its CAS. */
+ * generation, so a thief's stale copy fails its CAS (a 48-bit generation
+ * does not wrap while a thief is preempted). */
+#define BATCH_NEXT(c) ((unsigned)((c) >> 8) & 0xffu)
+#define BATCH_LEN(c) ((unsigned)(c) & 0xffu)
+
 typedef struct crew_batch {
     _Alignas(64) _Atomic uint64_t ctl;
     struct {

@@ -62,8 +62,12 @@ void crew_wake_one(crew_pool *pool)
     if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) == 0)
         return;
     /* A wake is on its way and its sleeper has not got up yet: that
-     * sleeper clears the flag (seq_cst) before it looks for work, so it
-     * will find ours. This saves a futex call per post while it wakes. */
+     * sleeper clears the flag (an exchange) before it looks for work, so
+     * it will find ours. This saves a futex call per post while it wakes.
+     * The plain load that skips the exchange relies on x86's ordering of
+     * our earlier publication before it (TSO); crew is x86-64 only (it
+     * needs cmpxchg16b), and docs/scheduler.md notes what a port to a
+     * weaker architecture would change. */
     if (atomic_load_explicit(&pool->wake_pending, memory_order_seq_cst) ||
         atomic_exchange_explicit(&pool->wake_pending, 1, memory_order_seq_cst))
         return;
@@ -92,7 +96,7 @@ static int work_visible(crew_pool *pool)
         if (crew_deque_size_estimate(&v->deque) > 0)
             return 1;
         uint64_t c = atomic_load_explicit(&v->batch.ctl, memory_order_seq_cst);
-        if (((c >> 16) & 0xffff) < (c & 0xffff))
+        if (BATCH_NEXT(c) < BATCH_LEN(c))
             return 1;
     }
     return 0;
@@ -111,6 +115,10 @@ unsigned crew_sleepers_after_publish(crew_pool *pool)
 
 int64_t crew_floor_enter(crew_worker *w)
 {
+    /* The frame below keeps no private spawns: a spawn of the new job that
+     * publishes on request would otherwise publish one of the frame's
+     * (the oldest private), above the new floor. */
+    crew_publish_all_private(w);
     int64_t saved = atomic_load_explicit(&w->floor, memory_order_relaxed);
     /* Release: a waiter that reads this floor (acquire) also sees the
      * job's runner field that led it here. */
@@ -131,22 +139,18 @@ int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *await
     int64_t floor = atomic_load_explicit(&runner->floor, memory_order_acquire);
     /* Floor first, then done: the runner restores an older floor only
      * after the awaited job's completion, so if we read the older floor we
-     * also see the job done here, and do not steal below its floor. (A
-     * runner that finishes, restores and pushes something new in the few
-     * instructions between this check and the steal could still hand us
-     * one unrelated item: a delay for us, never a lost task.) */
+     * also see the job done here, and do not steal below its floor. And
+     * done again inside the steal, after its acquire of bottom: an item
+     * the runner's outer frame pushed after the job finished is visible
+     * only with that completion, so the veto refuses it. */
     if (done(awaited))
         return ENOENT;
     void *x;
-    crew_steal_result r = crew_deque_steal_above(&runner->deque, floor, &x);
+    crew_steal_result r = crew_deque_steal_above(&runner->deque, floor,
+                                                 (int (*)(void *))done, awaited, &x);
     if (r == CREW_STEAL_OK) {
-        crew_job_ *job = x;
-        if (job->finish == NULL) {
-            __atomic_store_n(&job->state, CREW_SPAWN_STOLEN, __ATOMIC_RELAXED);
-            __atomic_store_n(&job->runner, thief, __ATOMIC_RELEASE);
-        }
         crew_stat_add(&thief->stats.steals, 1);
-        *out = job;
+        *out = x;
         return 0;
     }
     crew_stat_add(&thief->stats.failed_steals, 1);
@@ -162,16 +166,10 @@ int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out)
     void *x;
     crew_steal_result r = crew_deque_steal(&victim->deque, &x);
     if (r == CREW_STEAL_OK) {
-        crew_job_ *job = x;
-        if (job->finish == NULL) {
-            /* A spawned task: tell its owner who has it (for leapfrogging)
-             * before running it. Relaxed state store: only the owner's CAS
-             * STOLEN -> WAITING reads it, and it loops until it sees it. */
-            __atomic_store_n(&job->state, CREW_SPAWN_STOLEN, __ATOMIC_RELAXED);
-            __atomic_store_n(&job->runner, thief, __ATOMIC_RELEASE);
-        }
+        /* A spawned task's owner learns who runs it in crew_run_job, once
+         * the thief's floor is set for it. */
         crew_stat_add(&thief->stats.steals, 1);
-        *out = job;
+        *out = x;
         return 0;
     }
     crew_stat_add(&thief->stats.failed_steals, 1);
@@ -187,9 +185,6 @@ int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out)
 static void release_queue_places(crew_pool *pool, unsigned n);
 
 /* ---- batches from the injection queue ---- */
-
-#define BATCH_NEXT(c) ((unsigned)((c) >> 16) & 0xffffu)
-#define BATCH_LEN(c) ((unsigned)(c) & 0xffffu)
 
 /* Takes the next item of v's batch: any thread (the owner, an idle worker,
  * shutdown's drain). 1 if it got one. */
@@ -209,7 +204,7 @@ static int batch_take(crew_worker *v, crew_inj_item *out)
         out->kind = atomic_load_explicit(&b->items[next].kind, memory_order_relaxed);
         /* The CAS fails if another taker got `next`, or if the owner has
          * refilled (new generation): then our copy is discarded. */
-        if (atomic_compare_exchange_weak_explicit(&b->ctl, &c, c + ((uint64_t)1 << 16),
+        if (atomic_compare_exchange_weak_explicit(&b->ctl, &c, c + ((uint64_t)1 << 8),
                                                   memory_order_acq_rel,
                                                   memory_order_relaxed))
             return 1;
@@ -233,9 +228,9 @@ static unsigned batch_refill(crew_worker *w)
         atomic_store_explicit(&b->items[i].kind, tmp[i].kind, memory_order_relaxed);
     }
     uint64_t c = atomic_load_explicit(&b->ctl, memory_order_relaxed);
-    uint64_t gen = (c >> 32) + 1;
+    uint64_t gen = (c >> 16) + 1;
     /* Release: takers that see the new generation see its items. */
-    atomic_store_explicit(&b->ctl, (gen << 32) | n, memory_order_release);
+    atomic_store_explicit(&b->ctl, (gen << 16) | n, memory_order_release);
     crew_stat_add(&w->stats.injected, n);
     if (pool->cfg.queue_limit != 0)
         release_queue_places(pool, n);
@@ -341,10 +336,17 @@ static int work_once(crew_worker *w)
 void crew_run_job(crew_worker *w, crew_job_ *job)
 {
     int64_t saved = crew_floor_enter(w);
-    if (job->finish == NULL)
+    if (job->finish == NULL) {
+        /* A stolen spawn: tell its owner who runs it (for leapfrogging),
+         * only now that our floor is set for it. Relaxed state store:
+         * only the owner's CAS STOLEN -> WAITING reads it, and it loops
+         * until it sees it. */
+        __atomic_store_n(&job->state, CREW_SPAWN_STOLEN, __ATOMIC_RELAXED);
+        __atomic_store_n(&job->runner, w, __ATOMIC_RELEASE);
         crew_run_stolen_spawn(w, job);
-    else
+    } else {
         job->finish(job, w);
+    }
     crew_floor_leave(w, saved);
 }
 
@@ -380,7 +382,7 @@ static int search_then_sleep(crew_worker *w)
      * look for work. A publisher that read the stale 1 pushed before that
      * read, so our look below sees its work; one that reads after sees 0
      * and wakes us (at worst one wake too many). */
-    atomic_store_explicit(&pool->wake_pending, 0, memory_order_seq_cst);
+    atomic_exchange_explicit(&pool->wake_pending, 0, memory_order_seq_cst);
     /* Busy workers keep their newest spawns private: ask each to publish
      * one at its next spawn, and wake us for it. */
     for (unsigned i = 0; i < pool->nworkers; i++) {
@@ -395,7 +397,7 @@ static int search_then_sleep(crew_worker *w)
     }
     /* Up again (or never down): let the next publisher wake someone, then
      * stop counting as a sleeper. Both before we look for work. */
-    atomic_store_explicit(&pool->wake_pending, 0, memory_order_seq_cst);
+    atomic_exchange_explicit(&pool->wake_pending, 0, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_seq_cst);
     return 0;
 }
@@ -694,16 +696,18 @@ int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
     if (cancel_pending) {
         crew_inj_item it;
         crew_job_ *roots = NULL;
-        /* Items workers claimed into their batches have not started
-         * either: cancel those too. */
-        for (unsigned i = 0; i < pool->nworkers; i++)
-            while (batch_take(pool->workers[i], &it))
-                cancel_or_keep(pool, &it, &roots);
         while (crew_injector_pop_claimed(&pool->inj, &it)) {
             if (pool->cfg.queue_limit != 0)
                 release_queue_places(pool, 1);
             cancel_or_keep(pool, &it, &roots);
         }
+        /* Items workers claimed into their batches have not started
+         * either: cancel those too. (A worker that claimed a batch between
+         * the two drains runs it: cancelling is best effort for items a
+         * worker already holds; exactly-once holds either way.) */
+        for (unsigned i = 0; i < pool->nworkers; i++)
+            while (batch_take(pool->workers[i], &it))
+                cancel_or_keep(pool, &it, &roots);
         requeue_roots(pool, roots);
         wake_all(pool);
     }

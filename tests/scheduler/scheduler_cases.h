@@ -27,7 +27,11 @@
     X(leapfrogging_never_takes_work_older_than_the_awaited_job)              \
     X(shutdown_cancelling_with_a_queued_crew_run_root_returns)               \
     X(a_batch_mate_of_a_blocked_task_runs_on_an_idle_worker)                 \
-    X(a_task_waiting_on_its_own_future_gets_edeadlk)
+    X(a_task_waiting_on_its_own_future_gets_edeadlk)                        \
+    X(a_task_run_from_a_sync_pop_has_its_own_leapfrog_floor)                 \
+    X(a_thief_is_named_runner_only_once_its_floor_is_set)                    \
+    X(a_failed_group_post_never_runs_and_shutdown_still_returns)             \
+    X(a_group_destroyed_after_its_pool_is_safe)
 
 SCHEDULER_CASES(CREW_DECLARE_CASE)
 #endif
