@@ -227,11 +227,14 @@ static unsigned batch_refill(crew_worker *w)
         atomic_store_explicit(&b->items[i].ref, tmp[i].ref, memory_order_relaxed);
         atomic_store_explicit(&b->items[i].kind, tmp[i].kind, memory_order_relaxed);
     }
+    /* Counted before the items are published: a thief may run them all
+     * and complete them before we go on, and a reader synchronized with
+     * those completions must see the count. */
+    crew_stat_add(&w->stats.injected, n);
     uint64_t c = atomic_load_explicit(&b->ctl, memory_order_relaxed);
     uint64_t gen = (c >> 16) + 1;
     /* Release: takers that see the new generation see its items. */
     atomic_store_explicit(&b->ctl, (gen << 16) | n, memory_order_release);
-    crew_stat_add(&w->stats.injected, n);
     if (pool->cfg.queue_limit != 0)
         release_queue_places(pool, n);
     /* Batch-mates others could run, or more queued work: wake a sleeper

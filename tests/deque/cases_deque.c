@@ -123,6 +123,7 @@ typedef struct hammer {
     _Atomic long invented;    /* items outside [0, n) */
     _Atomic int owner_done;
     _Atomic int thieves_started;
+    _Atomic int stole_any; /* set by the first successful steal */
     _Atomic long steals, retries;
     long n;
 } hammer;
@@ -148,7 +149,8 @@ static void *thief_main(void *arg)
         crew_steal_result r = crew_deque_steal(&h->deque, &x);
         if (r == CREW_STEAL_OK) {
             record(h, x);
-            steals++;
+            if (steals++ == 0)
+                atomic_store_explicit(&h->stole_any, 1, memory_order_relaxed);
         } else if (r == CREW_STEAL_RETRY) {
             retries++;
         } else if (atomic_load_explicit(&h->owner_done, memory_order_acquire)) {
@@ -194,6 +196,13 @@ static int run_hammer(long n, size_t capacity, int thieves, unsigned burst)
             }
         }
     }
+    /* Leave the rest to the thieves for a moment if none has stolen yet
+     * (a slow sanitizer build can push everything first), so that the
+     * test really races; then drain. */
+    t0 = now_s();
+    while (!atomic_load_explicit(&h.stole_any, memory_order_relaxed) &&
+           crew_deque_size_estimate(&h.deque) > 0 && now_s() - t0 < 2)
+        relax(&waits);
     void *x;
     while ((x = crew_deque_pop(&h.deque)) != NULL)
         record(&h, x);

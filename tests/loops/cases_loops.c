@@ -198,10 +198,10 @@ static int note_worker(size_t b, size_t e, void *a)
     if (i >= 0 && i < 8)
         atomic_fetch_add(&w->by_worker[i], e - b);
     /* A little work per index, so the loop lasts long enough to share. */
-    volatile double x = 0;
+    double x = 0;
     for (size_t k = b; k < e; k++)
         x += (double)k * 0.5;
-    return 0;
+    return x < 0; /* never: keeps the work from being optimized away */
 }
 
 int for_splits_across_workers_when_they_are_idle(void)

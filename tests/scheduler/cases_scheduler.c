@@ -210,7 +210,8 @@ int four_outside_threads_submit_and_every_future_has_its_result(void)
     }
     crew_stats s;
     crew_pool_stats(p, &s);
-    CHECK(s.injected == (uint64_t)(4 * n));
+    CHECKF(s.injected == (uint64_t)(4 * n), "injected %llu, expected %ld",
+           (unsigned long long)s.injected, 4 * n);
     CHECK(crew_pool_destroy(p) == 0);
     return 0;
 }
@@ -707,6 +708,10 @@ int group_wait_inside_a_frame_with_spawns_keeps_sync_order(void)
 static void *rg_wait_group(void *arg)
 {
     (void)arg;
+    /* Wait for the post, so that the group is not idle yet (bounded). */
+    double t0 = test_now_s();
+    while (!atomic_load(&rg_flag) && test_now_s() - t0 < 2)
+        ;
     return IP(crew_group_wait(rg_group));
 }
 
@@ -719,9 +724,11 @@ int group_wait_on_the_only_worker_runs_a_task_posted_from_outside(void)
     CHECK(rg_group != NULL);
     /* The waiter is queued first: the group's task sits behind it in the
      * queue, and the only worker must run it from inside the wait. */
+    atomic_store(&rg_flag, 0);
     crew_future *f = crew_submit(rg_pool, rg_wait_group, NULL);
     CHECK(f != NULL);
     CHECK(crew_group_post(rg_group, count_task, NULL) == 0);
+    atomic_store(&rg_flag, 1);
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
     dl.tv_sec += 5;
