@@ -279,6 +279,17 @@ static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
     crew_count_(&w->spawns);
 }
 
+/* The unstolen case of a sync: j is the newest private spawn, and is
+ * taken back from the private prefix. */
+static inline int crew_sync_takes_back_(crew_worker_hot_ *w, crew_job_ *j)
+{
+    if (w->priv_hi > w->priv_lo && w->priv[w->priv_hi - 1] == j) {
+        w->priv_hi--;
+        return 1;
+    }
+    return 0;
+}
+
 /* Returns fn(arg)'s result: runs it here if nobody stole it, otherwise
  * works on the thief's subtasks (leapfrogging) or sleeps until it is done.
  * Syncs happen in reverse spawn order. */
@@ -286,12 +297,8 @@ static inline void *crew_sync(crew_task *t)
 {
     crew_job_ *j = (crew_job_ *)(void *)t;
     crew_worker_hot_ *w = crew_current_worker_;
-    if (__builtin_expect(w->priv_hi > w->priv_lo &&
-                             w->priv[w->priv_hi - 1] == j,
-                         1)) {
-        w->priv_hi--;
+    if (__builtin_expect(crew_sync_takes_back_(w, j), 1))
         return j->fn(j->arg);
-    }
     return crew_sync_slow_(w, j);
 }
 
@@ -301,12 +308,8 @@ static inline void *crew_sync_call(crew_task *t, crew_fn fn)
 {
     crew_job_ *j = (crew_job_ *)(void *)t;
     crew_worker_hot_ *w = crew_current_worker_;
-    if (__builtin_expect(w->priv_hi > w->priv_lo &&
-                             w->priv[w->priv_hi - 1] == j,
-                         1)) {
-        w->priv_hi--;
+    if (__builtin_expect(crew_sync_takes_back_(w, j), 1))
         return fn(j->arg);
-    }
     return crew_sync_slow_(w, j);
 }
 
