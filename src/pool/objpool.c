@@ -1,7 +1,9 @@
 /*
  * The object pool: idle objects on a lock-free Treiber stack (treiber.h),
- * optionally behind per-slot caches. docs/pool.md has the design and the
- * safety argument; the comments here give the one sentence that matters.
+ * behind small caches: one per calling thread for the public calls, and
+ * optionally one per slot for crew's scheduler. docs/pool.md has the
+ * design and the safety argument; the comments here give the one sentence
+ * that matters.
  *
  * Invariants:
  *   - Every object has one node for its whole life (its header points to
@@ -9,14 +11,19 @@
  *     destroy, so a pop that reads `next` of a node someone else has just
  *     taken reads pool memory, never freed memory.
  *   - An object is in exactly one place: held by a caller, on the free
- *     stack, or in one slot's cache. A node without an object is on the
- *     spare stack or held by a thread building or discarding an object.
+ *     stack, in one slot's cache or in one thread cache. A node without an
+ *     object is on the spare stack or held by a thread building or
+ *     discarding an object.
+ *   - A thread cache belongs to one thread for the pool's whole life (its
+ *     owner, fixed before the cache is published); only that thread
+ *     touches its array, except destroy. Thread caches, like slabs, are
+ *     freed only by destroy.
  *   - Bounded pools (max_idle > 0): idle_reserved <= max_idle, and
- *     idle_reserved = (objects on the free stack) + (every slot's
- *     `reserved`), where a slot's reserved >= its cached objects; so the
+ *     idle_reserved = (objects on the free stack) + (every cache's
+ *     `reserved`), where a cache's reserved >= its cached objects; so the
  *     idle objects never exceed max_idle. A release reserves before it
- *     makes an object idle; an acquire gives the unit back (or, at a slot,
- *     keeps it as credit) only after it has taken the object.
+ *     makes an object idle; an acquire gives the unit back (or, at a
+ *     cache, keeps it as credit) only after it has taken the object.
  */
 #include "pool/objpool.h"
 
@@ -34,8 +41,13 @@
 
 enum {
     CACHE_LINE = 64,
-    CACHE_CAP = 32,  /* objects one slot's cache holds */
+    CACHE_CAP = 32,  /* most objects one cache holds */
     SLAB_NODES = 64, /* nodes allocated at once */
+    /* A thread cache also holds at most about this many bytes of objects
+     * (but always 2): threads that stop using a pool leave it full. */
+    THREAD_CACHE_BYTES = 32768,
+    /* Pools a thread finds its cache of without looking further. */
+    THREAD_TABLE = 4,
 };
 
 /* In front of every object, in the same allocation. Only the thread that
@@ -46,22 +58,36 @@ typedef struct obj_header {
     alignas(max_align_t) crew_pool_node *node;
 } obj_header;
 
-/* Statistics of one slot, or of the shared path. reused and kept are
+/* Statistics of one cache, or of the shared path. reused and kept are
  * counted on the fast paths; idle = kept - reused over all sets. */
 typedef struct counters {
     _Atomic uint64_t created, reused, freed, kept;
 } counters;
 
-/* One slot's cache: written only by the thread using the slot, so plain
- * accesses; the counters are atomic only because stats_get reads them. */
-typedef struct slot_cache {
+/* A cache of idle objects: one slot's, or one thread's. Its array and
+ * counts are written only by the thread using it (the slot's user, or the
+ * owner), so plain accesses; the counters are atomic only because
+ * stats_get reads them. */
+typedef struct cache {
     alignas(CACHE_LINE) unsigned count;
-    /* Bounded pools: units of idle_reserved this slot holds, >= count;
+    /* Bounded pools: units of idle_reserved this cache holds, >= count;
      * the difference is credit for releases to come. */
     unsigned reserved;
     crew_pool_node *items[CACHE_CAP]; /* [0, count): idle, newest last */
     counters stats;
-} slot_cache;
+    /* Thread caches only: the next one on the pool's registry, and the id
+     * of the thread that owns this one. Both are written before the cache
+     * is published on the registry and never again. */
+    struct cache *next;
+    uint64_t owner;
+} cache;
+
+/* How a kind of cache (slots, or threads) is sized; fixed at create. */
+typedef struct cache_policy {
+    unsigned cap;        /* objects held at most: even, 2 .. CACHE_CAP */
+    unsigned batch;      /* bounded pools: units reserved at once */
+    unsigned credit_max; /* unused units above which some go back */
+} cache_policy;
 
 typedef struct slab {
     struct slab *next;
@@ -74,27 +100,29 @@ struct crew_objpool {
     alignas(CACHE_LINE) crew_treiber free;
 
     /* Written by every shared-path operation too (and idle_reserved by
-     * every operation of a bounded pool), so off the head's line and off
-     * the read-only configuration's. Putting them on the head's line was
+     * bounded pools' batches), so off the head's line and off the
+     * read-only configuration's. Putting them on the head's line was
      * measured: no faster, with one thread or two. */
     alignas(CACHE_LINE) _Atomic size_t idle_reserved; /* bounded pools only */
     counters shared;
 
-    /* Written when objects are built or freed. */
+    /* Written when objects are built or freed, or a thread cache made. */
     alignas(CACHE_LINE) crew_treiber spare; /* nodes without an object */
     _Atomic(slab *) slabs;
+    _Atomic(cache *) thread_caches; /* the registry: push-only */
 
-    /* Read-only after create. */
-    alignas(CACHE_LINE) crew_objpool_config cfg;
+    /* Read-only after create; the first fields are what the public calls
+     * read every time. */
+    alignas(CACHE_LINE) uint64_t id; /* unique over the process's life */
+    cache_policy thread_policy, slot_policy;
     unsigned nslots;
-    slot_cache *slots;
-    /* Bounded pools: units a slot takes from idle_reserved at once, and
-     * the unused credit above which it gives some back (see slot_reserve). */
-    unsigned credit_batch, credit_max;
+    cache *slots;
+    crew_objpool_config cfg;
 };
 
 _Static_assert(sizeof(obj_header) % alignof(max_align_t) == 0,
                "objects stay aligned for max_align_t");
+_Static_assert(CACHE_CAP % 2 == 0, "caches spill and refill halves");
 
 static inline void *object_of(crew_pool_node *n)
 {
@@ -114,8 +142,8 @@ static inline void count_any(_Atomic uint64_t *c)
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-/* A slot's fast paths: one writer, so a plain add (no locked instruction).
- * Relaxed: stats_get needs untorn values, nothing more. */
+/* A cache's fast paths: one writer, so a plain add (no locked
+ * instruction). Relaxed: stats_get needs untorn values, nothing more. */
 static inline void count_owner(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
@@ -259,21 +287,22 @@ static void release_shared(crew_objpool *p, void *obj)
     count_any(&p->shared.kept);
 }
 
-/* ---- the slot caches ---- */
+/* ---- caches (slots and threads alike) ---- */
 
 /*
- * max_idle at a slot. One shared reservation per operation would cost the
- * slot path its point (measured: 3x slower with one thread, 30x with two),
- * so a slot takes idle units in batches of credit_batch and keeps the
+ * max_idle at a cache. One shared reservation per operation would cost the
+ * cache its point (measured at slots: 3x slower with one thread, 30x with
+ * two), so a cache takes idle units in batches of pol->batch and keeps the
  * unused ones as credit. Idle objects still never exceed max_idle (every
- * idle object holds a unit). The price: a release at a slot frees its
- * object when this slot has no credit and no unit is left, even though
- * other slots may hold unused credit; that credit is at most credit_max
- * per slot, and create sizes batches so that all of it is at most half of
- * max_idle. With credit_batch 1 (max_idle small for the slot count) there
- * is no credit and a slot is exact, like the shared path.
+ * idle object holds a unit). The price: a release at a cache frees its
+ * object when this cache has no credit and no unit is left, even though
+ * other caches may hold unused credit; that credit is at most
+ * pol->credit_max per cache (create sizes it, docs/pool.md). With a batch
+ * of 1 (max_idle small) there is no credit and a cache is exact, like the
+ * shared path.
  */
-static inline int slot_reserve(crew_objpool *p, slot_cache *c)
+static inline int cache_reserve(crew_objpool *p, cache *c,
+                                const cache_policy *pol)
 {
     size_t max = p->cfg.max_idle;
     if (max == 0 || c->reserved > c->count)
@@ -281,7 +310,7 @@ static inline int slot_reserve(crew_objpool *p, slot_cache *c)
     /* Relaxed, as idle_reserve. */
     size_t cur = atomic_load_explicit(&p->idle_reserved, memory_order_relaxed);
     while (cur < max) {
-        size_t take = max - cur < p->credit_batch ? max - cur : p->credit_batch;
+        size_t take = max - cur < pol->batch ? max - cur : pol->batch;
         if (atomic_compare_exchange_weak_explicit(
                 &p->idle_reserved, &cur, cur + take, memory_order_relaxed,
                 memory_order_relaxed)) {
@@ -295,13 +324,14 @@ static inline int slot_reserve(crew_objpool *p, slot_cache *c)
 /* An object left the cache: its unit stays as credit, unless the credit
  * passes credit_max; then all but one batch goes back. Relaxed, as
  * idle_leave. */
-static inline void slot_leave(crew_objpool *p, slot_cache *c)
+static inline void cache_leave(crew_objpool *p, cache *c,
+                               const cache_policy *pol)
 {
     if (p->cfg.max_idle == 0)
         return;
     unsigned credit = c->reserved - c->count;
-    if (credit > p->credit_max) {
-        unsigned give = credit - (p->credit_batch > 1 ? p->credit_batch : 0);
+    if (credit > pol->credit_max) {
+        unsigned give = credit - (pol->batch > 1 ? pol->batch : 0);
         c->reserved -= give;
         atomic_fetch_sub_explicit(&p->idle_reserved, give,
                                   memory_order_relaxed);
@@ -310,10 +340,10 @@ static inline void slot_leave(crew_objpool *p, slot_cache *c)
 
 /* Cache empty: move up to half a cache of idle objects from the shared
  * stack. They stay idle; in bounded pools their units come with them. */
-static void cache_refill(crew_objpool *p, slot_cache *c)
+static void cache_refill(crew_objpool *p, cache *c, const cache_policy *pol)
 {
     unsigned before = c->count;
-    while (c->count < CACHE_CAP / 2) {
+    while (c->count < pol->cap / 2) {
         crew_pool_node *n = crew_treiber_pop(&p->free);
         if (n == NULL)
             break;
@@ -325,20 +355,81 @@ static void cache_refill(crew_objpool *p, slot_cache *c)
 
 /* Cache full: link its older half into a chain and push it with one CAS;
  * the newer half (most likely still in this core's cache) stays. */
-static void cache_spill(crew_objpool *p, slot_cache *c)
+static void cache_spill(crew_objpool *p, cache *c, const cache_policy *pol)
 {
-    const unsigned half = CACHE_CAP / 2;
+    const unsigned half = pol->cap / 2;
     for (unsigned i = 0; i + 1 < half; i++)
         /* Relaxed: the chain is ours until the push's CAS publishes it. */
         atomic_store_explicit(&c->items[i]->next, c->items[i + 1],
                               memory_order_relaxed);
     crew_treiber_push_chain(&p->free, c->items[0], c->items[half - 1]);
-    memmove(c->items, c->items + half,
-            (CACHE_CAP - half) * sizeof(c->items[0]));
+    memmove(c->items, c->items + half, (c->count - half) * sizeof(c->items[0]));
     c->count -= half;
     if (p->cfg.max_idle != 0)
         c->reserved -= half; /* the units stay with the objects */
 }
+
+static inline void *cache_acquire(crew_objpool *p, cache *c,
+                                  const cache_policy *pol)
+{
+    if (c->count == 0)
+        cache_refill(p, c, pol);
+    if (c->count == 0)
+        return object_create(p, &c->stats);
+    crew_pool_node *n = c->items[--c->count];
+    cache_leave(p, c, pol);
+    count_owner(&c->stats.reused);
+    return object_of(n);
+}
+
+static inline void cache_release(crew_objpool *p, cache *c,
+                                 const cache_policy *pol, void *obj)
+{
+    crew_pool_node *n = node_of(obj);
+    if (!cache_reserve(p, c, pol)) {
+        object_discard(p, n, &c->stats);
+        return;
+    }
+    if (p->cfg.reset != NULL) {
+        /* reset may use this pool itself, from this thread and so this
+         * very cache: while it runs, obj's unit is kept off the cache's
+         * books, so that nothing done in there can hand it back. */
+        unsigned unit = p->cfg.max_idle != 0;
+        c->reserved -= unit;
+        p->cfg.reset(obj, p->cfg.ctx);
+        c->reserved += unit;
+    }
+    if (c->count == pol->cap)
+        cache_spill(p, c, pol);
+    c->items[c->count++] = n;
+    count_owner(&c->stats.kept);
+}
+
+static void counters_init(counters *c)
+{
+    atomic_init(&c->created, 0);
+    atomic_init(&c->reused, 0);
+    atomic_init(&c->freed, 0);
+    atomic_init(&c->kept, 0);
+}
+
+static void cache_init(cache *c)
+{
+    c->count = 0;
+    c->reserved = 0;
+    counters_init(&c->stats);
+    c->next = NULL;
+    c->owner = 0;
+}
+
+/* Finalizes and frees every object the cache holds (destroy). */
+static void cache_drain(crew_objpool *p, cache *c)
+{
+    while (c->count > 0)
+        object_free(p, c->items[--c->count]);
+}
+
+/* ---- the slot caches ---- */
 
 void *crew_objpool_acquire_at(crew_objpool *p, unsigned slot)
 {
@@ -348,15 +439,7 @@ void *crew_objpool_acquire_at(crew_objpool *p, unsigned slot)
     }
     if (slot >= p->nslots)
         return acquire_shared(p);
-    slot_cache *c = &p->slots[slot];
-    if (c->count == 0)
-        cache_refill(p, c);
-    if (c->count == 0)
-        return object_create(p, &c->stats);
-    crew_pool_node *n = c->items[--c->count];
-    slot_leave(p, c);
-    count_owner(&c->stats.reused);
-    return object_of(n);
+    return cache_acquire(p, &p->slots[slot], &p->slot_policy);
 }
 
 void crew_objpool_release_at(crew_objpool *p, unsigned slot, void *obj)
@@ -367,28 +450,114 @@ void crew_objpool_release_at(crew_objpool *p, unsigned slot, void *obj)
         release_shared(p, obj);
         return;
     }
-    slot_cache *c = &p->slots[slot];
-    crew_pool_node *n = node_of(obj);
-    if (!slot_reserve(p, c)) {
-        object_discard(p, n, &c->stats);
-        return;
+    cache_release(p, &p->slots[slot], &p->slot_policy, obj);
+}
+
+/* ---- the thread caches ----
+ *
+ * No thread-exit hook is involved: a thread finds its cache of a pool
+ * through a small table of its own, keyed by the pool's address AND its
+ * id, and never touches a cache or a pool on its own initiative, only
+ * inside a call on that pool, which the caller guarantees is alive. A
+ * stale entry (its pool destroyed) is never dereferenced: a pool created
+ * later, even at the same address, has another id. */
+
+typedef struct table_entry {
+    const crew_objpool *pool; /* compared, never dereferenced */
+    uint64_t id;
+    cache *cache;
+} table_entry;
+
+/* Most recently used first. */
+static _Thread_local table_entry thread_table[THREAD_TABLE];
+/* This thread's id for cache ownership; 0 until it first needs one. */
+static _Thread_local uint64_t thread_self;
+
+/* Relaxed, both: each only has to hand out distinct numbers. Never 0. */
+static _Atomic uint64_t next_thread_id = 1;
+static _Atomic uint64_t next_pool_id = 1;
+
+/* The calling thread's cache of p, found on the registry (the table had
+ * forgotten it) or made and published; NULL when out of memory. */
+static cache *thread_cache_take(crew_objpool *p)
+{
+    if (thread_self == 0)
+        thread_self =
+            atomic_fetch_add_explicit(&next_thread_id, 1, memory_order_relaxed);
+    /* Acquire: pairs with the release CAS that published each cache, so
+     * its owner and link read below are the ones written before. */
+    cache *head = atomic_load_explicit(&p->thread_caches, memory_order_acquire);
+    for (cache *c = head; c != NULL; c = c->next)
+        if (c->owner == thread_self)
+            return c;
+    int saved = errno;
+    cache *c = crew_aligned_alloc(CACHE_LINE, sizeof(*c));
+    if (c == NULL) {
+        errno = saved; /* the caller falls back on the shared stack */
+        return NULL;
     }
-    if (p->cfg.reset != NULL)
-        p->cfg.reset(obj, p->cfg.ctx);
-    if (c->count == CACHE_CAP)
-        cache_spill(p, c);
-    c->items[c->count++] = n;
-    count_owner(&c->stats.kept);
+    cache_init(c);
+    c->owner = thread_self;
+    /* Release: publishes the fields above to whoever walks the registry.
+     * Acquire on failure: the new head's own fields, for the next try's
+     * link (and every walker gets them through the chain of releases). */
+    do
+        c->next = head;
+    while (!atomic_compare_exchange_weak_explicit(&p->thread_caches, &head, c,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire));
+    return c;
+}
+
+/* The table did not have p first: look further, then on the registry;
+ * either way p's entry moves to the front (the least recently used entry
+ * falls off the end, its cache staying on its pool's registry). Kept out
+ * of line: inlined, it made every public call save six registers. */
+__attribute__((noinline)) static cache *thread_cache_slow(crew_objpool *p)
+{
+    table_entry *t = thread_table;
+    table_entry found;
+    unsigned i = 1;
+    while (i < THREAD_TABLE && !(t[i].pool == p && t[i].id == p->id))
+        i++;
+    if (i < THREAD_TABLE) {
+        found = t[i];
+    } else {
+        i = THREAD_TABLE - 1;
+        found.pool = p;
+        found.id = p->id;
+        found.cache = thread_cache_take(p);
+        if (found.cache == NULL)
+            return NULL;
+    }
+    memmove(&t[1], &t[0], i * sizeof(t[0]));
+    t[0] = found;
+    return found.cache;
+}
+
+/* The calling thread's cache of p, or NULL (out of memory). The common
+ * case is two compares: p was the last pool this thread used. */
+static inline cache *thread_cache(crew_objpool *p)
+{
+    const table_entry *e = &thread_table[0];
+    if (e->pool == p && e->id == p->id)
+        return e->cache;
+    return thread_cache_slow(p);
 }
 
 /* ---- the public calls ---- */
 
-static void counters_init(counters *c)
+/* Units a cache takes at once: max_idle / divisor, 1 .. cap / 2. */
+static cache_policy policy_for(size_t max_idle, size_t divisor, unsigned cap)
 {
-    atomic_init(&c->created, 0);
-    atomic_init(&c->reused, 0);
-    atomic_init(&c->freed, 0);
-    atomic_init(&c->kept, 0);
+    size_t batch = divisor > 0 ? max_idle / divisor : 1;
+    batch = batch < 1 ? 1 : batch > cap / 2 ? cap / 2 : batch;
+    cache_policy pol = {
+        .cap = cap,
+        .batch = (unsigned)batch,
+        .credit_max = batch > 1 ? 2 * (unsigned)batch : 0,
+    };
+    return pol;
 }
 
 crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
@@ -406,31 +575,34 @@ crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
         return NULL;
     p->slots = NULL;
     if (nslots > 0) {
-        p->slots = crew_aligned_alloc(CACHE_LINE, nslots * sizeof(slot_cache));
+        p->slots = crew_aligned_alloc(CACHE_LINE, nslots * sizeof(cache));
         if (p->slots == NULL) {
             free(p);
             errno = ENOMEM;
             return NULL;
         }
-        for (unsigned i = 0; i < nslots; i++) {
-            p->slots[i].count = 0;
-            p->slots[i].reserved = 0;
-            counters_init(&p->slots[i].stats);
-        }
+        for (unsigned i = 0; i < nslots; i++)
+            cache_init(&p->slots[i]);
     }
     crew_treiber_init(&p->free);
     atomic_init(&p->idle_reserved, 0);
     counters_init(&p->shared);
     crew_treiber_init(&p->spare);
     atomic_init(&p->slabs, NULL);
+    atomic_init(&p->thread_caches, NULL);
+    p->id = atomic_fetch_add_explicit(&next_pool_id, 1, memory_order_relaxed);
     p->cfg = *cfg;
     p->nslots = nslots;
-    /* Batches small enough that all slots' credit (at most 2 batches
-     * each) stays within half of max_idle; 1 means exact slots. */
-    size_t batch = nslots > 0 ? cfg->max_idle / (4 * (size_t)nslots) : 1;
-    batch = batch < 1 ? 1 : batch > CACHE_CAP / 2 ? CACHE_CAP / 2 : batch;
-    p->credit_batch = (unsigned)batch;
-    p->credit_max = batch > 1 ? 2 * (unsigned)batch : 0;
+    /* Slots: batches small enough that all slots' credit (at most 2
+     * batches each) stays within half of max_idle; 1 means exact slots. */
+    p->slot_policy = policy_for(cfg->max_idle, 4 * (size_t)nslots, CACHE_CAP);
+    /* Threads: their number is unknown, so the batch is sized for 16
+     * holding credit at once (max_idle / 64); below max_idle 128 it is 1
+     * and thread caches are exact. The capacity keeps a full cache near
+     * THREAD_CACHE_BYTES. */
+    size_t fit = THREAD_CACHE_BYTES / (cfg->obj_size + sizeof(obj_header));
+    unsigned cap = fit < 2 ? 2 : fit > CACHE_CAP ? CACHE_CAP : (unsigned)fit;
+    p->thread_policy = policy_for(cfg->max_idle, 64, cap & ~1u);
     return p;
 }
 
@@ -445,29 +617,44 @@ void *crew_objpool_acquire(crew_objpool *p)
         errno = EINVAL;
         return NULL;
     }
-    return acquire_shared(p);
+    cache *c = thread_cache(p);
+    if (c == NULL)
+        return acquire_shared(p);
+    return cache_acquire(p, c, &p->thread_policy);
 }
 
 void crew_objpool_release(crew_objpool *p, void *obj)
 {
     if (p == NULL || obj == NULL)
         return;
-    release_shared(p, obj);
+    cache *c = thread_cache(p);
+    if (c == NULL) {
+        release_shared(p, obj);
+        return;
+    }
+    cache_release(p, c, &p->thread_policy, obj);
 }
 
 void crew_objpool_destroy(crew_objpool *p)
 {
     if (p == NULL)
         return;
-    for (unsigned i = 0; i < p->nslots; i++) {
-        slot_cache *c = &p->slots[i];
-        while (c->count > 0)
-            object_free(p, c->items[--c->count]);
+    for (unsigned i = 0; i < p->nslots; i++)
+        cache_drain(p, &p->slots[i]);
+    /* Relaxed: nobody else uses the pool any more (the caller orders
+     * every call before this one); that includes the owners of these
+     * caches, running or long gone. */
+    cache *c = atomic_load_explicit(&p->thread_caches, memory_order_relaxed);
+    while (c != NULL) {
+        cache *next = c->next;
+        cache_drain(p, c);
+        free(c);
+        c = next;
     }
     crew_pool_node *n;
     while ((n = crew_treiber_pop(&p->free)) != NULL)
         object_free(p, n);
-    /* Relaxed: see node_take; nobody else uses the pool any more. */
+    /* Relaxed: see node_take. */
     slab *s = atomic_load_explicit(&p->slabs, memory_order_relaxed);
     while (s != NULL) {
         slab *next = s->next;
@@ -500,7 +687,25 @@ void crew_objpool_stats_get(const crew_objpool *p, crew_objpool_stats *out)
     counters_add(&p->shared, out, &kept);
     for (unsigned i = 0; i < p->nslots; i++)
         counters_add(&p->slots[i].stats, out, &kept);
+    /* Acquire: as in thread_cache_take; caches are freed only by destroy. */
+    for (const cache *c =
+             atomic_load_explicit(&p->thread_caches, memory_order_acquire);
+         c != NULL; c = c->next)
+        counters_add(&c->stats, out, &kept);
     /* Between calls in flight the difference may be momentarily off;
      * never report a negative count. */
     out->idle = kept > out->reused ? kept - out->reused : 0;
+}
+
+unsigned crew_objpool_thread_caches(const crew_objpool *p)
+{
+    unsigned n = 0;
+    if (p == NULL)
+        return 0;
+    /* Acquire: as in stats_get. */
+    for (const cache *c =
+             atomic_load_explicit(&p->thread_caches, memory_order_acquire);
+         c != NULL; c = c->next)
+        n++;
+    return n;
 }

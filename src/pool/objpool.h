@@ -8,18 +8,24 @@
  *       one thread at a time per slot (the scheduler passes its worker
  *       index), concurrently with every other slot and with
  *       crew_objpool_acquire / crew_objpool_release from any thread;
- *   slot >= the pool's slot count: the shared stack, like the public
- *       calls (any thread).
- * An object may be released at a slot other than the one it came from.
- * crew_objpool_destroy drains every cache.
+ *   slot >= the pool's slot count (CREW_OBJPOOL_SHARED, for one): the
+ *       shared stack itself, any thread. (The public calls go through the
+ *       calling thread's own cache instead; docs/pool.md.)
+ * An object may be released at a slot other than the one it came from,
+ * or on the public path. crew_objpool_destroy drains every cache.
  */
 #ifndef CREW_POOL_OBJPOOL_H
 #define CREW_POOL_OBJPOOL_H
+
+#include <limits.h>
 
 #include <crew.h>
 
 /* Maximum slot count accepted by crew_objpool_create_slots. */
 #define CREW_OBJPOOL_MAX_SLOTS 4096u
+
+/* A slot number that is never a slot: the shared stack, no cache. */
+#define CREW_OBJPOOL_SHARED UINT_MAX
 
 /* crew_objpool_create with nslots caches (0: none, as the public create).
  * NULL with errno EINVAL (the config's rules, or nslots above
@@ -32,5 +38,9 @@ void *crew_objpool_acquire_at(crew_objpool *p, unsigned slot);
 
 /* As crew_objpool_release, kept in the slot's cache first. */
 void crew_objpool_release_at(crew_objpool *p, unsigned slot, void *obj);
+
+/* Tests: how many thread caches the pool has made (one per thread that
+ * ever used its public calls). Any thread. */
+unsigned crew_objpool_thread_caches(const crew_objpool *p);
 
 #endif /* CREW_POOL_OBJPOOL_H */

@@ -1,6 +1,7 @@
 /* Suite `pool`, many threads: the Treiber stack's ABA guard (torture
- * tests) and the pool's exactly-once accounting under contention, with and
- * without slot caches. The contract itself: cases_pool_contract.c. */
+ * tests) and the pool's exactly-once accounting under contention, on the
+ * shared stack, through slot caches and through thread caches (the public
+ * calls). The contract itself: cases_pool_contract.c. */
 #include "pool_cases.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "pool/objpool.h"
@@ -237,14 +239,16 @@ int treiber_aba_torture_never_gives_a_node_to_two_threads(void)
     return 0;
 }
 
+/* The shared stack itself, not the public calls: their thread caches
+ * would keep each torture thread's objects to itself. */
 static void *pool_take(torture *t)
 {
-    return crew_objpool_acquire(t->pool);
+    return crew_objpool_acquire_at(t->pool, CREW_OBJPOOL_SHARED);
 }
 
 static void pool_give(torture *t, void *x)
 {
-    crew_objpool_release(t->pool, x);
+    crew_objpool_release_at(t->pool, CREW_OBJPOOL_SHARED, x);
 }
 
 static _Atomic int *pool_flag(torture *t, void *x)
@@ -264,12 +268,12 @@ int pool_aba_torture_never_gives_an_object_to_two_threads(void)
     t->flag = pool_flag;
     t->pool = crew_objpool_create(&cfg);
     CHECK(t->pool != NULL);
-    /* Start from a handful of idle objects. */
+    /* Start from a handful of idle objects on the stack. */
     void *x[TORTURE_NODES];
     for (int i = 0; i < TORTURE_NODES; i++)
-        CHECK((x[i] = crew_objpool_acquire(t->pool)) != NULL);
+        CHECK((x[i] = pool_take(t)) != NULL);
     for (int i = 0; i < TORTURE_NODES; i++)
-        crew_objpool_release(t->pool, x[i]);
+        pool_give(t, x[i]);
     if (torture_run(t) != 0)
         return 1; /* the pool may be corrupt: leave it */
 
@@ -297,12 +301,19 @@ int pool_aba_torture_never_gives_an_object_to_two_threads(void)
 
 enum { ROUND_THREADS = 4, MAX_BURST = 48 };
 
+enum path {
+    PATH_PUBLIC, /* crew_objpool_acquire/release: thread caches */
+    PATH_SHARED, /* the shared stack alone (CREW_OBJPOOL_SHARED) */
+    PATH_SLOTS,  /* thread k uses slot k (k >= nslots: shared fallback) */
+};
+
 typedef struct rounds {
     crew_objpool *pool;
     hooks *h;
     long rounds;
-    int burst;     /* at most this many held at once */
-    int use_slots; /* thread k uses slot k (k >= nslots: shared fallback) */
+    int burst; /* at most this many held at once */
+    enum path path;
+    _Atomic int running; /* threads not yet finished */
     _Atomic long acquires, releases, double_holds, failed_acquires;
 } rounds;
 
@@ -311,6 +322,33 @@ typedef struct rounds_thread {
     pthread_t tid;
     unsigned slot, seed;
 } rounds_thread;
+
+static tracked *rounds_get(rounds_thread *me)
+{
+    switch (me->r->path) {
+    case PATH_PUBLIC:
+        return crew_objpool_acquire(me->r->pool);
+    case PATH_SHARED:
+        return crew_objpool_acquire_at(me->r->pool, CREW_OBJPOOL_SHARED);
+    default:
+        return crew_objpool_acquire_at(me->r->pool, me->slot);
+    }
+}
+
+static void rounds_put(rounds_thread *me, tracked *x)
+{
+    switch (me->r->path) {
+    case PATH_PUBLIC:
+        crew_objpool_release(me->r->pool, x);
+        break;
+    case PATH_SHARED:
+        crew_objpool_release_at(me->r->pool, CREW_OBJPOOL_SHARED, x);
+        break;
+    default:
+        crew_objpool_release_at(me->r->pool, me->slot, x);
+        break;
+    }
+}
 
 static void *rounds_main(void *arg)
 {
@@ -322,9 +360,7 @@ static void *rounds_main(void *arg)
         int want = 1 + (int)(next_rand(&me->seed) % (unsigned)r->burst);
         int n = 0;
         while (n < want) {
-            tracked *x = r->use_slots
-                             ? crew_objpool_acquire_at(r->pool, me->slot)
-                             : crew_objpool_acquire(r->pool);
+            tracked *x = rounds_get(me);
             if (x == NULL) {
                 atomic_fetch_add(&r->failed_acquires, 1);
                 break;
@@ -341,16 +377,14 @@ static void *rounds_main(void *arg)
         while (n > 0) {
             tracked *x = held[--n];
             unclaim(x);
-            if (r->use_slots)
-                crew_objpool_release_at(r->pool, me->slot, x);
-            else
-                crew_objpool_release(r->pool, x);
+            rounds_put(me, x);
             releases++;
         }
     }
 out:
     atomic_fetch_add(&r->acquires, acquires);
     atomic_fetch_add(&r->releases, releases);
+    atomic_fetch_sub(&r->running, 1);
     return NULL;
 }
 
@@ -359,11 +393,20 @@ static int rounds_run(rounds *r, size_t max_idle)
 {
     hooks *h = r->h;
     rounds_thread th[ROUND_THREADS];
+    atomic_store(&r->running, ROUND_THREADS);
     for (int k = 0; k < ROUND_THREADS; k++) {
         th[k].r = r;
         th[k].slot = (unsigned)k;
         th[k].seed = 99u + 31u * (unsigned)k;
         CHECK(pthread_create(&th[k].tid, NULL, rounds_main, &th[k]) == 0);
+    }
+    /* Meanwhile, read the statistics (which walk the thread caches'
+     * registry while threads add to it): for the sanitizers to watch. */
+    const struct timespec pause = {0, 200000};
+    while (atomic_load(&r->running) > 0) {
+        crew_objpool_stats mid;
+        crew_objpool_stats_get(r->pool, &mid);
+        nanosleep(&pause, NULL);
     }
     for (int k = 0; k < ROUND_THREADS; k++)
         pthread_join(th[k].tid, NULL);
@@ -391,6 +434,10 @@ static int rounds_run(rounds *r, size_t max_idle)
     CHECK(st.freed == (uint64_t)atomic_load(&h->finis));
     CHECK((uint64_t)atomic_load(&h->resets) + st.freed == (uint64_t)releases);
     CHECK(atomic_load(&h->idle_now) == (long)st.idle);
+    /* One thread cache per thread that used the public calls. */
+    unsigned caches = crew_objpool_thread_caches(r->pool);
+    CHECKF(caches == (r->path == PATH_PUBLIC ? ROUND_THREADS : 0),
+           "%u thread caches", caches);
     if (max_idle > 0) {
         CHECKF(st.idle <= max_idle, "idle %llu > max_idle %zu",
                (unsigned long long)st.idle, max_idle);
@@ -408,45 +455,320 @@ static int rounds_run(rounds *r, size_t max_idle)
     return 0;
 }
 
-static int run_rounds(size_t max_idle, unsigned nslots, int use_slots,
+static int run_rounds(size_t max_idle, unsigned nslots, enum path path,
                       int burst, long nrounds)
 {
     hooks h = {0};
     crew_objpool_config cfg = tracked_config(&h, max_idle);
-    rounds r = {
-        .h = &h, .rounds = nrounds, .burst = burst, .use_slots = use_slots};
+    rounds r = {.h = &h, .rounds = nrounds, .burst = burst, .path = path};
     r.pool = crew_objpool_create_slots(&cfg, nslots);
     CHECK(r.pool != NULL);
     return rounds_run(&r, max_idle);
 }
 
+/* The shared stack under contention, with no cache in front of it. */
 int concurrent_rounds_account_for_every_object_exactly_once(void)
 {
-    return run_rounds(0, 0, 0, 4, crew_scaled(200000, 20000));
+    return run_rounds(0, 0, PATH_SHARED, 4, crew_scaled(200000, 20000));
 }
 
 int concurrent_release_with_small_max_idle_frees_bodies_and_keeps_bound(void)
 {
     /* Bursts of up to 8 against room for 2: most releases free the body
      * while other threads pop and push the same nodes. */
-    return run_rounds(2, 0, 0, 8, crew_scaled(100000, 10000));
+    return run_rounds(2, 0, PATH_SHARED, 8, crew_scaled(100000, 10000));
 }
 
 int slot_caches_under_concurrency_drain_at_destroy_with_exact_counts(void)
 {
     /* Three threads with a slot each, the fourth on the shared fallback;
      * bursts above the cache's size make them spill and refill. */
-    return run_rounds(0, ROUND_THREADS - 1, 1, MAX_BURST,
+    return run_rounds(0, ROUND_THREADS - 1, PATH_SLOTS, MAX_BURST,
                       crew_scaled(40000, 4000));
 }
 
 int slot_caches_with_small_max_idle_keep_counts_exact(void)
 {
-    return run_rounds(8, ROUND_THREADS - 1, 1, 24, crew_scaled(40000, 4000));
+    return run_rounds(8, ROUND_THREADS - 1, PATH_SLOTS, 24,
+                      crew_scaled(40000, 4000));
 }
 
 int slot_caches_with_batched_idle_credit_keep_counts_exact(void)
 {
     /* max_idle 64 over 3 slots: batches of 5 units of credit. */
-    return run_rounds(64, ROUND_THREADS - 1, 1, 24, crew_scaled(40000, 4000));
+    return run_rounds(64, ROUND_THREADS - 1, PATH_SLOTS, 24,
+                      crew_scaled(40000, 4000));
+}
+
+/* ---- thread caches (the public calls) ---- */
+
+int thread_caches_under_concurrency_account_for_every_object_exactly_once(void)
+{
+    /* Bursts above a thread cache's 32 objects: every thread spills to
+     * and refills from the shared stack, so objects move between threads
+     * while others pop and push the same nodes. */
+    return run_rounds(0, 0, PATH_PUBLIC, MAX_BURST, crew_scaled(40000, 4000));
+}
+
+int thread_caches_with_small_max_idle_free_bodies_and_keep_bound(void)
+{
+    /* max_idle 8 (below 128: no credit, exact) against bursts of 24 from
+     * four threads: most releases free their object, under contention. */
+    return run_rounds(8, 0, PATH_PUBLIC, 24, crew_scaled(40000, 4000));
+}
+
+int thread_caches_with_batched_idle_credit_keep_bound(void)
+{
+    /* max_idle 128: batches of 2 units; four threads holding up to 48
+     * objects each still pass the limit and free. */
+    return run_rounds(128, 0, PATH_PUBLIC, MAX_BURST,
+                      crew_scaled(40000, 4000));
+}
+
+/* Threads that end with objects in their caches, wave after wave: nothing
+ * runs at their exit, their caches stay with the pool, every object in
+ * them counts as idle, and destroy finalizes and frees all of it (ASan
+ * would report a lost cache or object). Bounded pools: the dead threads'
+ * objects and credit keep their units, and the limit still holds. */
+
+enum { EXIT_WAVES = 6, EXIT_THREADS = 4, EXIT_MAX_HELD = 40 };
+
+typedef struct exiter {
+    crew_objpool *pool;
+    hooks *h;
+    pthread_t tid;
+    unsigned seed;
+    tracked *handed; /* still held at exit; the main thread releases it */
+    long acquires, releases;
+    int double_holds, failed;
+} exiter;
+
+static void *exiter_main(void *arg)
+{
+    exiter *e = arg;
+    tracked *held[EXIT_MAX_HELD];
+    int n = 1 + (int)(next_rand(&e->seed) % EXIT_MAX_HELD);
+    for (int i = 0; i < n; i++) {
+        held[i] = crew_objpool_acquire(e->pool);
+        if (held[i] == NULL) {
+            e->failed = 1;
+            n = i;
+            break;
+        }
+        e->acquires++;
+        if (!claim(e->h, held[i])) {
+            e->double_holds++;
+            return NULL;
+        }
+    }
+    if (n == 0)
+        return NULL;
+    /* All but one go back into this thread's cache, which it then
+     * abandons by ending. */
+    for (int i = 1; i < n; i++) {
+        unclaim(held[i]);
+        crew_objpool_release(e->pool, held[i]);
+        e->releases++;
+    }
+    e->handed = held[0];
+    return NULL;
+}
+
+static int exited_threads_case(size_t max_idle)
+{
+    hooks h = {0};
+    crew_objpool_config cfg = tracked_config(&h, max_idle);
+    crew_objpool *p = crew_objpool_create(&cfg);
+    CHECK(p != NULL);
+    long acquires = 0, releases = 0;
+    unsigned seed = 7u + (unsigned)max_idle;
+    for (int wave = 0; wave < EXIT_WAVES; wave++) {
+        exiter e[EXIT_THREADS];
+        for (int k = 0; k < EXIT_THREADS; k++) {
+            e[k] = (exiter){.pool = p, .h = &h, .seed = next_rand(&seed)};
+            CHECK(pthread_create(&e[k].tid, NULL, exiter_main, &e[k]) == 0);
+        }
+        for (int k = 0; k < EXIT_THREADS; k++) {
+            pthread_join(e[k].tid, NULL);
+            CHECK(e[k].double_holds == 0 && !e[k].failed);
+            acquires += e[k].acquires;
+            releases += e[k].releases;
+            /* The object an ended thread still held: released here, into
+             * this thread's cache. */
+            if (e[k].handed != NULL) {
+                unclaim(e[k].handed);
+                crew_objpool_release(p, e[k].handed);
+                releases++;
+            }
+        }
+    }
+    CHECK(acquires == releases);
+    crew_objpool_stats st;
+    crew_objpool_stats_get(p, &st);
+    fprintf(stderr,
+            "exited threads, max_idle %zu: created %llu reused %llu freed "
+            "%llu idle %llu\n",
+            max_idle, (unsigned long long)st.created,
+            (unsigned long long)st.reused, (unsigned long long)st.freed,
+            (unsigned long long)st.idle);
+    CHECK(st.created == (uint64_t)atomic_load(&h.inits));
+    CHECK(st.created == st.freed + st.idle);
+    CHECK(st.created + st.reused == (uint64_t)acquires);
+    CHECK(st.freed == (uint64_t)atomic_load(&h.finis));
+    CHECK((uint64_t)atomic_load(&h.resets) + st.freed == (uint64_t)releases);
+    CHECK(atomic_load(&h.idle_now) == (long)st.idle);
+    if (max_idle == 0)
+        CHECK(st.freed == 0 && st.idle == st.created);
+    else
+        /* The test's own count trails the pool's by at most the threads
+         * between taking an object and claiming it. */
+        CHECKF(st.idle <= max_idle &&
+                   atomic_load(&h.idle_peak) <= (long)max_idle + EXIT_THREADS,
+               "idle %llu, peak %ld, max_idle %zu",
+               (unsigned long long)st.idle, atomic_load(&h.idle_peak),
+               max_idle);
+    /* Every thread that used the pool, plus this one. */
+    CHECKF(crew_objpool_thread_caches(p) == EXIT_WAVES * EXIT_THREADS + 1,
+           "%u thread caches", crew_objpool_thread_caches(p));
+    crew_objpool_destroy(p);
+    CHECKF(atomic_load(&h.finis) == atomic_load(&h.inits),
+           "%ld fini calls, %ld inits", atomic_load(&h.finis),
+           atomic_load(&h.inits));
+    CHECK(atomic_load(&h.fini_on_held) == 0);
+    return 0;
+}
+
+int thread_caches_of_exited_threads_are_drained_at_destroy(void)
+{
+    /* Unlimited; exact (no credit); batched credit (max_idle 256: batches
+     * of 4, which dead threads keep). */
+    const size_t limits[] = {0, 16, 256};
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+        if (exited_threads_case(limits[i]) != 0)
+            return 1;
+    return 0;
+}
+
+/* More pools than a thread's table has entries, used in turn by the same
+ * threads: one pool (the first) every other call, found in the table, the
+ * others pushed out of it and found again on their registries. A thread
+ * that lost track of its cache and made a new one would strand the old
+ * one's objects and build new ones: each pool must have built exactly
+ * what one round needs and no more, with one cache per thread. */
+
+enum { ALT_POOLS = 6, ALT_THREADS = 3, ALT_HELD = 5 };
+
+typedef struct alternator {
+    crew_objpool **pools;
+    hooks *h;
+    pthread_t tid;
+    long rounds;
+    long uses[ALT_POOLS];
+    int bad;
+} alternator;
+
+/* ALT_HELD objects from pool k, claimed, then released. */
+static int alternate_use(alternator *a, int k)
+{
+    tracked *x[ALT_HELD];
+    for (int i = 0; i < ALT_HELD; i++) {
+        x[i] = crew_objpool_acquire(a->pools[k]);
+        if (x[i] == NULL || !claim(&a->h[k], x[i]))
+            return 1;
+    }
+    for (int i = ALT_HELD - 1; i >= 0; i--) {
+        unclaim(x[i]);
+        crew_objpool_release(a->pools[k], x[i]);
+    }
+    a->uses[k]++;
+    return 0;
+}
+
+static void *alternator_main(void *arg)
+{
+    alternator *a = arg;
+    for (long r = 0; r < a->rounds && !a->bad; r++)
+        for (int k = 1; k < ALT_POOLS && !a->bad; k++)
+            a->bad = alternate_use(a, 0) || alternate_use(a, k);
+    return NULL;
+}
+
+int thread_caches_survive_table_eviction_with_pools_used_alternately(void)
+{
+    hooks h[ALT_POOLS];
+    crew_objpool *pools[ALT_POOLS];
+    memset(h, 0, sizeof(h));
+    for (int k = 0; k < ALT_POOLS; k++) {
+        crew_objpool_config cfg = tracked_config(&h[k], 0);
+        CHECK((pools[k] = crew_objpool_create(&cfg)) != NULL);
+    }
+    alternator a[ALT_THREADS];
+    for (int t = 0; t < ALT_THREADS; t++) {
+        a[t] = (alternator){.pools = pools, .h = h,
+                            .rounds = crew_scaled(20000, 2000)};
+        CHECK(pthread_create(&a[t].tid, NULL, alternator_main, &a[t]) == 0);
+    }
+    for (int t = 0; t < ALT_THREADS; t++)
+        pthread_join(a[t].tid, NULL);
+    for (int t = 0; t < ALT_THREADS; t++)
+        CHECKF(!a[t].bad, "thread %d: a failed acquire or a double hold", t);
+    for (int k = 0; k < ALT_POOLS; k++) {
+        uint64_t uses = 0;
+        for (int t = 0; t < ALT_THREADS; t++)
+            uses += (uint64_t)a[t].uses[k];
+        const uint64_t built = ALT_THREADS * ALT_HELD;
+        CHECKF(check_stats(pools[k], built, uses * ALT_HELD - built, 0, built) == 0,
+               "pool %d", k);
+        CHECKF(crew_objpool_thread_caches(pools[k]) == ALT_THREADS,
+               "pool %d: %u thread caches", k,
+               crew_objpool_thread_caches(pools[k]));
+        crew_objpool_destroy(pools[k]);
+        CHECK(atomic_load(&h[k].finis) == (long)built);
+        CHECK(atomic_load(&h[k].fini_on_held) == 0);
+    }
+    return 0;
+}
+
+/* A thread cache of large objects holds few of them (about 32 KiB, at
+ * least 2): the rest spill to the shared stack, where another thread finds
+ * them. 8 KiB objects: 2 at most stay in the releasing thread's cache. */
+
+enum { BIG_SIZE = 8192, BIG_N = 10 };
+
+typedef struct big_taker {
+    crew_objpool *pool;
+    void *x[BIG_N];
+} big_taker;
+
+static void *big_taker_main(void *arg)
+{
+    big_taker *b = arg;
+    for (int i = 0; i < BIG_N; i++)
+        b->x[i] = crew_objpool_acquire(b->pool);
+    return NULL;
+}
+
+int thread_caches_of_large_objects_stay_small_and_spill(void)
+{
+    crew_objpool_config cfg = {.obj_size = BIG_SIZE};
+    big_taker b = {.pool = crew_objpool_create(&cfg)};
+    CHECK(b.pool != NULL);
+    void *x[BIG_N];
+    for (int i = 0; i < BIG_N; i++)
+        CHECK((x[i] = crew_objpool_acquire(b.pool)) != NULL);
+    for (int i = 0; i < BIG_N; i++)
+        crew_objpool_release(b.pool, x[i]);
+    CHECK(check_stats(b.pool, BIG_N, 0, 0, BIG_N) == 0);
+    pthread_t tid;
+    CHECK(pthread_create(&tid, NULL, big_taker_main, &b) == 0);
+    pthread_join(tid, NULL);
+    for (int i = 0; i < BIG_N; i++)
+        CHECK(b.x[i] != NULL);
+    /* The other thread reused all but the 2 this thread's cache kept. */
+    CHECK(check_stats(b.pool, BIG_N + 2, BIG_N - 2, 0, 2) == 0);
+    for (int i = 0; i < BIG_N; i++)
+        crew_objpool_release(b.pool, b.x[i]);
+    CHECK(check_stats(b.pool, BIG_N + 2, BIG_N - 2, 0, BIG_N + 2) == 0);
+    crew_objpool_destroy(b.pool);
+    return 0;
 }

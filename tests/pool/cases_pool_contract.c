@@ -1,6 +1,6 @@
 /* Suite `pool`, one thread: the object pool's contract (reuse, max_idle,
- * init/reset/fini, errors, alignment) and the slot caches' bookkeeping,
- * checked exactly. */
+ * init/reset/fini, errors, alignment), the slot caches' bookkeeping and
+ * the thread caches' pool id guard, checked exactly. */
 #include "pool_cases.h"
 
 #include <errno.h>
@@ -74,22 +74,40 @@ int allocation_failures_give_enomem_and_leak_nothing(void)
     CHECK(p != NULL);
     crew_fault_inject_alloc(0); /* the first slab of nodes */
     errno = 0;
-    void *x = crew_objpool_acquire(p);
+    void *x = crew_objpool_acquire_at(p, 0);
     crew_fault_inject_alloc(-1);
     CHECK(x == NULL && errno == ENOMEM);
     crew_fault_inject_alloc(1); /* the slab works, the object's memory not */
     errno = 0;
-    x = crew_objpool_acquire_at(p, 0);
+    x = crew_objpool_acquire_at(p, CREW_OBJPOOL_SHARED);
     crew_fault_inject_alloc(-1);
     CHECK(x == NULL && errno == ENOMEM);
     CHECK(atomic_load(&h.init_calls) == 0);
 
-    /* The pool still works, and the node of the failed try is reused. */
+    /* No memory for this thread's cache: the public calls use the shared
+     * stack instead, without an error (and the node of the failed try is
+     * reused). */
+    crew_fault_inject_alloc(0);
+    errno = 0;
     x = crew_objpool_acquire(p);
-    CHECK(x != NULL);
-    crew_objpool_stats st;
-    crew_objpool_stats_get(p, &st);
-    CHECK(st.created == 1 && st.idle == 0);
+    crew_fault_inject_alloc(-1);
+    CHECK(x != NULL && errno == 0);
+    CHECK(crew_objpool_thread_caches(p) == 0);
+    CHECK(check_stats(p, 1, 0, 0, 0) == 0);
+    crew_fault_inject_alloc(0);
+    crew_objpool_release(p, x);
+    crew_fault_inject_alloc(-1);
+    CHECK(errno == 0 && crew_objpool_thread_caches(p) == 0);
+    CHECK(check_stats(p, 1, 0, 0, 1) == 0);
+    /* With memory, the cache is made; it refills from the shared stack. */
+    CHECK(crew_objpool_acquire(p) == x);
+    CHECK(crew_objpool_thread_caches(p) == 1);
+    CHECK(check_stats(p, 1, 1, 0, 0) == 0);
+    crew_fault_inject_alloc(0); /* an object's memory, behind the cache */
+    errno = 0;
+    CHECK(crew_objpool_acquire(p) == NULL && errno == ENOMEM);
+    crew_fault_inject_alloc(-1);
+
     crew_objpool_release_at(p, 0, x);
     crew_objpool_destroy(p);
     CHECK(atomic_load(&h.inits) == 1 && atomic_load(&h.finis) == 1);
@@ -281,7 +299,8 @@ int slot_caches_spill_to_and_refill_from_the_shared_stack(void)
     for (int i = 0; i < N; i++)
         CHECK((y[i] = crew_objpool_acquire_at(p, 0)) != NULL);
     CHECK(check_stats(p, 2 * N, N, 0, 0) == 0);
-    /* Release everything on the shared path (slot out of range). */
+    /* Release everything: half on the shared stack (slot out of range),
+     * half through this thread's cache (the public call). */
     for (int i = 0; i < N; i++) {
         crew_objpool_release_at(p, 7, x[i]);
         crew_objpool_release(p, y[i]);
@@ -366,5 +385,115 @@ int slot_caches_take_idle_credit_in_batches_within_max_idle(void)
     CHECK(st.freed == (uint64_t)atomic_load(&h.finis));
     crew_objpool_destroy(p);
     CHECK(atomic_load(&h.finis) == N);
+    return 0;
+}
+
+/* ---- thread caches: the pool id guard ----
+ * A thread's table remembers its cache of a pool by the pool's address and
+ * id. Destroy a pool whose cache holds objects, create another (malloc
+ * often hands back the same address): the new pool must get a new cache
+ * of its own, never the freed one (which ASan would report, and which
+ * would serve the old pool's freed objects). */
+
+int a_new_pool_at_a_freed_pools_address_gets_its_own_thread_cache(void)
+{
+    enum { TRIES = 64, OLD = 3 };
+    int same = 0;
+    for (int t = 0; t < TRIES; t++) {
+        hooks ha = {0}, hb = {0};
+        crew_objpool_config ca = tracked_config(&ha, t % 2 ? 0 : 2);
+        crew_objpool_config cb = tracked_config(&hb, t % 2 ? 0 : 2);
+        crew_objpool *a = crew_objpool_create(&ca);
+        CHECK(a != NULL);
+        void *x[OLD];
+        for (int i = 0; i < OLD; i++)
+            CHECK((x[i] = crew_objpool_acquire(a)) != NULL);
+        for (int i = 0; i < OLD; i++)
+            crew_objpool_release(a, x[i]);
+        const void *old = a;
+        crew_objpool_destroy(a);
+        CHECK(atomic_load(&ha.finis) == OLD);
+
+        crew_objpool *b = crew_objpool_create(&cb);
+        CHECK(b != NULL);
+        same += (const void *)b == old;
+        void *y = crew_objpool_acquire(b);
+        CHECKF(y != NULL && atomic_load(&hb.inits) == 1,
+               "try %d: the new pool served an object it did not build", t);
+        CHECK(check_stats(b, 1, 0, 0, 0) == 0);
+        crew_objpool_release(b, y);
+        CHECK(check_stats(b, 1, 0, 0, 1) == 0);
+        CHECK(crew_objpool_thread_caches(b) == 1);
+        CHECK(crew_objpool_acquire(b) == y);
+        crew_objpool_release(b, y);
+        crew_objpool_destroy(b);
+        CHECK(atomic_load(&hb.finis) == 1 && atomic_load(&ha.finis) == OLD);
+    }
+    fprintf(stderr, "id guard: %d of %d new pools had the freed pool's address\n",
+            same, TRIES);
+    return 0;
+}
+
+/* ---- callbacks that use their own pool ----
+ * A reset that takes an object from the pool it belongs to and gives it
+ * back (from the releasing thread, so from the very cache the release is
+ * working on) must not upset the pool's books: max_idle still holds and
+ * the counts stay exact. */
+
+typedef struct reentrant {
+    crew_objpool *pool;
+    int depth;
+    long nested;
+} reentrant;
+
+static void reentrant_reset(void *obj, void *ctx)
+{
+    reentrant *r = ctx;
+    (void)obj;
+    if (r->depth > 0)
+        return;
+    r->depth++;
+    void *other = crew_objpool_acquire(r->pool);
+    if (other != NULL) {
+        crew_objpool_release(r->pool, other);
+        r->nested++;
+    }
+    r->depth--;
+}
+
+int callbacks_may_use_their_own_pool(void)
+{
+    const size_t limits[] = {2, 200}; /* exact; batched credit */
+    for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+        const size_t max_idle = limits[l];
+        reentrant r = {0};
+        crew_objpool_config cfg = {.obj_size = 32,
+                                   .max_idle = max_idle,
+                                   .reset = reentrant_reset,
+                                   .ctx = &r};
+        r.pool = crew_objpool_create(&cfg);
+        CHECK(r.pool != NULL);
+        enum { N = 40 };
+        void *x[N];
+        uint64_t acquires = 0;
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < N; i++)
+                CHECK((x[i] = crew_objpool_acquire(r.pool)) != NULL);
+            acquires += N;
+            for (int i = 0; i < N; i++) {
+                crew_objpool_release(r.pool, x[i]);
+                crew_objpool_stats st;
+                crew_objpool_stats_get(r.pool, &st);
+                CHECKF(st.idle <= max_idle, "max_idle %zu: %llu idle",
+                       max_idle, (unsigned long long)st.idle);
+            }
+        }
+        crew_objpool_stats st;
+        crew_objpool_stats_get(r.pool, &st);
+        CHECK(r.nested > 0);
+        CHECK(st.created == st.freed + st.idle);
+        CHECK(st.created + st.reused == acquires + (uint64_t)r.nested);
+        crew_objpool_destroy(r.pool);
+    }
     return 0;
 }

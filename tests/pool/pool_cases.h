@@ -19,7 +19,15 @@
     X(slot_caches_take_idle_credit_in_batches_within_max_idle)               \
     X(slot_caches_under_concurrency_drain_at_destroy_with_exact_counts)      \
     X(slot_caches_with_small_max_idle_keep_counts_exact)                     \
-    X(slot_caches_with_batched_idle_credit_keep_counts_exact)
+    X(slot_caches_with_batched_idle_credit_keep_counts_exact)                \
+    X(thread_caches_under_concurrency_account_for_every_object_exactly_once) \
+    X(thread_caches_with_small_max_idle_free_bodies_and_keep_bound)          \
+    X(thread_caches_with_batched_idle_credit_keep_bound)                     \
+    X(thread_caches_of_exited_threads_are_drained_at_destroy)                \
+    X(thread_caches_survive_table_eviction_with_pools_used_alternately)      \
+    X(thread_caches_of_large_objects_stay_small_and_spill)                   \
+    X(a_new_pool_at_a_freed_pools_address_gets_its_own_thread_cache)        \
+    X(callbacks_may_use_their_own_pool)
 
 POOL_CASES(CREW_DECLARE_CASE)
 #endif
