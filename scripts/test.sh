@@ -46,11 +46,11 @@ count_results() { # dir: adds the build's per-case counts to the totals
         END { printf "%d %d", ok, bad }' "$log")
     total_ok=$((total_ok + ${counts% *}))
     total_fail=$((total_fail + ${counts#* }))
-    # Plain meson tests (the documentation's examples): one case each.
+    # Plain meson tests (documentation examples, packaging): one case each.
     local json=$1/meson-logs/testlog.json ex_ok ex_all
     if [ -f "$json" ]; then
-        ex_all=$(grep -c '"name": "crew:examples / example_' "$json" || true)
-        ex_ok=$(grep '"name": "crew:examples / example_' "$json" | grep -c '"result": "OK"' || true)
+        ex_all=$(grep -cE '"name": "crew:(examples|packaging) / ' "$json" || true)
+        ex_ok=$(grep -E '"name": "crew:(examples|packaging) / ' "$json" | grep -c '"result": "OK"' || true)
         total_ok=$((total_ok + ex_ok))
         total_fail=$((total_fail + ex_all - ex_ok))
     fi
