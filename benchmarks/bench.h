@@ -62,7 +62,12 @@ long seq_fib(long n);
     X(wake, "latency from a submit on a sleeping pool to the task start")   \
     X(idle, "CPU used by an idle pool after a burst of work")               \
     X(for, "parallel-for over a compute loop against sequential and OpenMP") \
-    X(graph, "task graphs: a layered DAG of tiny nodes, a wide DAG")
+    X(graph, "task graphs: a layered DAG of tiny nodes, a wide DAG")         \
+    X(nqueens, "fork-join n-queens count, a task per search node")           \
+    X(matmul, "fork-join recursive blocked matrix multiply (doubles)")       \
+    X(sort, "fork-join merge sort with a parallel merge (cilksort-like)")    \
+    X(uts_geo, "Unbalanced Tree Search, geometric tree: node count")         \
+    X(uts_bin, "Unbalanced Tree Search, binomial tree: node count")
 
 #define BENCH_DECLARE(name, help) int bench_##name(const bench_opts *o);
 BENCH_WORKLOADS(BENCH_DECLARE)

@@ -98,10 +98,10 @@ int bench_deque(const bench_opts *o)
     pmin = pair[0], pmax = pair[repeat - 1];
     double smed = bench_median(steal, (size_t)repeat);
     smin = steal[0], smax = steal[repeat - 1];
-    printf("bench=deque op=push_pop_pair n=%ld repeat=%d median_ns=%.2f "
+    printf("bench=deque impl=crew workers=1 op=push_pop_pair n=%ld repeat=%d median_ns=%.2f "
            "min_ns=%.2f max_ns=%.2f\n",
            n, repeat, pmed, pmin, pmax);
-    printf("bench=deque op=steal owner=1 thieves=1 n=%ld repeat=%d "
+    printf("bench=deque impl=crew workers=2 op=steal owner=1 thieves=1 n=%ld repeat=%d "
            "median_steals_per_s=%.0f min=%.0f max=%.0f last_retries=%ld\n",
            n, repeat, smed, smin, smax, retries);
     return 0;

@@ -27,10 +27,44 @@ double bench_median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+int bench_known_workload(const char *name);
+int bench_report_main(int quick, const char *out, unsigned workers);
+
+int bench_known_workload(const char *name)
+{
+    for (size_t i = 0; i < NWORKLOADS; i++)
+        if (strcmp(name, workloads[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+/* crew-bench report [--quick] [--out DIR] [--workers N] */
+static int report(int argc, char **argv)
+{
+    int quick = 0;
+    const char *out = NULL;
+    unsigned workers = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = 1;
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+            workers = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else {
+            fprintf(stderr, "crew-bench report: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    return bench_report_main(quick, out, workers);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: crew-bench WORKLOAD [--impl NAME] [--workers N] "
-               "[--n SIZE] [--repeat R]\n\nworkloads:\n");
+               "[--n SIZE] [--repeat R]\n"
+               "       crew-bench report [--quick] [--out DIR] [--workers N]\n"
+               "\nworkloads:\n");
     for (size_t i = 0; i < NWORKLOADS; i++)
         fprintf(f, "  %-10s %s\n", workloads[i].name, workloads[i].help);
 }
@@ -52,6 +86,8 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "report") == 0)
+        return report(argc, argv);
     bench_opts o = {0};
     for (int i = 2; i < argc; i++) {
         long v = 0;

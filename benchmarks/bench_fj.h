@@ -1,0 +1,129 @@
+/* crew-bench: the harness the fork-join workloads share (nqueens, matmul,
+ * sort, uts_geo, uts_bin), and their sequential twins (seq_*.c, each in its
+ * own translation unit, built with the same flags).
+ *
+ * A workload supplies one function that runs one cell once (an
+ * implementation on a worker count) and returns the seconds it took, its
+ * untimed setup excluded. The harness creates one crew pool per worker
+ * count (1 and --workers, default 2) before timing, runs one untimed
+ * warm-up of every cell, then --repeat rounds in which every cell runs
+ * once, interleaved (seq, crew/1, omp_tasks/1, crew/N, omp_tasks/N), with
+ * a short pause between cells so that one runtime's idle spinning does not
+ * eat the next one's cores. Every run's answer is compared with the
+ * sequential twin's; a mismatch prints WRONG RESULT and the run exits 1.
+ * One line per cell:
+ *   bench=NAME impl=IMPL workers=W n=SIZE median_s= min_s= max_s=
+ *   result=CHECK ratio_vs_seq= ratio_vs_crew= repeat=K [extra]
+ * where ratio_vs_crew divides by crew's median on the same worker count
+ * (seq, a single thread, is compared with crew on 1 worker). */
+#ifndef CREW_BENCH_FJ_H
+#define CREW_BENCH_FJ_H
+
+#include "bench.h"
+
+#include <crew.h>
+
+enum { FJ_SEQ, FJ_CREW, FJ_OMP, FJ_NIMPLS };
+
+/* A run's answer: `value` is printed as result=, `aux` (when aux_name is
+ * set) as aux_name=; both must equal the twin's. */
+typedef struct fj_result {
+    uint64_t value, aux;
+} fj_result;
+
+typedef struct fj_spec {
+    const char *name;     /* the workload, e.g. "nqueens" */
+    long n;               /* the size, printed as n= */
+    int repeat;
+    int result_hex;       /* print result= in hex (checksums) */
+    const char *aux_name; /* NULL: no second value */
+    const char *extra;    /* appended to every line (parameters), or "" */
+    const char *omp_extra;/* appended to omp_tasks lines (cutoff=...), or "" */
+    void *ctx;
+    /* Runs `impl` once on `workers` workers (pool: the crew pool, for
+     * FJ_CREW); returns the timed seconds, or a negative value after
+     * printing why. */
+    double (*run)(void *ctx, int impl, crew_pool *pool, unsigned workers,
+                  fj_result *out);
+} fj_spec;
+
+/* Runs the cells `o` selects and prints their lines; 0, 1 (a failure or a
+ * wrong result) or 2 (bad options). */
+int fj_bench(const bench_opts *o, const fj_spec *spec);
+
+/* Whether this build has the OpenMP peer. */
+int fj_have_omp(void);
+
+/* The splitmix64 finalizer: a strong 64-bit mix (Steele, Lea, Flood). */
+static inline uint64_t fj_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* ---- the sequential twins (each in its own seq_*.c) ---- */
+
+/* nqueens: a node of the search is a board whose rows [0, row) hold
+ * queens in columns b[0..row), all safe; its value is the number of ways
+ * to complete it. */
+#define NQ_MAX 20
+typedef struct nq_node {
+    int n, row;
+    signed char b[NQ_MAX];
+} nq_node;
+
+long seq_nqueens(const nq_node *node);
+
+/* Whether a queen at (row, b[row]) is safe from the queens of rows
+ * [0, row): no shared column, no shared diagonal (BOTS's ok()). */
+static inline int nq_ok(int row, const signed char *b)
+{
+    int q = b[row];
+    for (int i = 0; i < row; i++) {
+        int p = b[i];
+        if (p == q || p - q == row - i || q - p == row - i)
+            return 0;
+    }
+    return 1;
+}
+
+/* Writes the children of `node` (the boards with one more queen, in row
+ * node->row, that are safe) into kids, in column order, and returns how
+ * many: every implementation expands a node with this. */
+static inline int nq_children(const nq_node *node, nq_node *kids)
+{
+    int n = node->n, row = node->row, k = 0;
+    for (int col = 0; col < n; col++) {
+        nq_node *c = &kids[k];
+        c->n = n;
+        c->row = row + 1;
+        for (int i = 0; i < row; i++)
+            c->b[i] = node->b[i];
+        c->b[row] = (signed char)col;
+        if (nq_ok(row, c->b))
+            k++;
+    }
+    return k;
+}
+
+/* matmul: C += A * B on s x s blocks of matrices with row length ld.
+ * matmul_base multiplies one base block (in seq_matmul.c: the kernel both
+ * the twin and the parallel versions call, so every element sums its
+ * products in the same order, k = 0, 1, ..., n-1). */
+#define MM_BASE 64
+void matmul_base(double *c, const double *a, const double *b, long s, long ld);
+void seq_matmul(double *c, const double *a, const double *b, long s, long ld);
+
+/* sort: sorts a[0, n) into a (to_tmp 0) or into tmp (to_tmp 1), using
+ * tmp[0, n) as scratch; merge_seq merges two sorted runs into out;
+ * sort_base sorts a small range in place; both in seq_sort.c. */
+#define SORT_BASE 2048  /* sort_base below this many elements */
+#define MERGE_BASE 4096 /* merge_seq below this many output elements */
+void seq_msort(int *a, int *tmp, long n, int to_tmp);
+void sort_base(int *a, long n);
+void merge_seq(const int *x, long nx, const int *y, long ny, int *out);
+/* The first index i in [0, n) with x[i] >= v (n if none). */
+long sort_lower_bound(const int *x, long n, int v);
+
+#endif
