@@ -112,8 +112,11 @@ int for_stops_early_and_returns_the_first_nonzero_value(void)
     stopper s = {.stop_at = 1000};
     int rc = crew_parallel_for(p, 0, n, 100, stop_somewhere, &s);
     CHECKF(rc == 42, "returned %d", rc);
-    /* Stopping means most of the range never started. */
-    CHECKF(atomic_load(&s.visited) < n / 2, "visited %zu of %zu",
+    /* Stopping means part of the range never started. How much depends on
+     * scheduling (a thief may finish its half while the stopping worker is
+     * descheduled); but the stopping worker split at most once per chunk
+     * before the stop, so it still held a range nobody else will run. */
+    CHECKF(atomic_load(&s.visited) < n, "visited %zu of %zu: nothing stopped",
            atomic_load(&s.visited), n);
     CHECK(crew_pool_destroy(p) == 0);
     return 0;
