@@ -88,6 +88,8 @@ typedef struct crew_config {
     void      (*on_worker_stop)(unsigned index, void *ctx);   /* optional */
     void      (*on_cancel)(crew_fn fn, void *arg, void *ctx); /* optional: a posted task that will never run */
     void       *ctx;
+    const char *trace_path;       /* write a Chrome trace-event JSON file here at destroy; NULL:
+                                     the CREW_TRACE environment variable, if set, else no trace */
 } crew_config;
 
 CREW_API void       crew_config_default(crew_config *cfg);

@@ -13,6 +13,7 @@
 
 #include "deque/deque.h"
 #include "scheduler/injector.h"
+#include "scheduler/trace.h"
 
 /* crew_job_.state for spawned tasks (fork-join). */
 enum {
@@ -89,6 +90,7 @@ struct crew_worker {
      * job steals back only items at or above it: the job's subtasks. */
     _Alignas(64) _Atomic int64_t floor;
     crew_batch batch;
+    crew_trace_buf trace; /* owner only; used when the pool traces */
     pthread_t thread;
     int started;
 };
@@ -120,6 +122,9 @@ struct crew_pool {
     _Atomic uint32_t space_event;
     _Atomic unsigned space_waiters;
 
+    char *trace_path;     /* NULL: no trace */
+    uint64_t trace_origin; /* the pool's creation, in trace time */
+
     _Alignas(64) _Atomic int stopping; /* destroy: workers exit when quiet */
     _Atomic int shut_down;
     pthread_mutex_t lifecycle; /* shutdown/destroy only: never on a hot path */
@@ -140,6 +145,12 @@ static inline void crew_stat_add(_Atomic uint64_t *c, uint64_t n)
 }
 
 /* pool.c */
+/* Tracing: an event to fill on w's own buffer, or NULL when the pool does
+ * not trace (the one branch tracing costs when off). */
+static inline crew_trace_event *crew_trace(crew_worker *w, uint32_t kind)
+{
+    return w->pool->trace_path == NULL ? NULL : crew_trace_add(&w->trace, kind);
+}
 void crew_wake_one(crew_pool *pool);
 /* The sleepers count read with a seq_cst RMW: orders the caller's earlier
  * publication (a deque push) before the read, without a fence. */

@@ -149,6 +149,9 @@ int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *await
     crew_steal_result r = crew_deque_steal_above(&runner->deque, floor,
                                                  (int (*)(void *))done, awaited, &x);
     if (r == CREW_STEAL_OK) {
+        crew_trace_event *ev = crew_trace(thief, CREW_TRACE_STEAL);
+        if (ev != NULL)
+            ev->arg = runner->index;
         crew_stat_add(&thief->stats.steals, 1);
         *out = x;
         return 0;
@@ -168,6 +171,9 @@ int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out)
     if (r == CREW_STEAL_OK) {
         /* A spawned task's owner learns who runs it in crew_run_job, once
          * the thief's floor is set for it. */
+        crew_trace_event *ev = crew_trace(thief, CREW_TRACE_STEAL);
+        if (ev != NULL)
+            ev->arg = victim->index;
         crew_stat_add(&thief->stats.steals, 1);
         *out = x;
         return 0;
@@ -252,9 +258,14 @@ static void run_item(crew_worker *w, const crew_inj_item *it)
         crew_run_job(w, it->ref);
         return;
     }
+    crew_trace_event *ev = crew_trace(w, CREW_TRACE_TASK);
+    if (ev != NULL)
+        ev->what = *(const void *const *)&it->fn;
     crew_stat_add(&w->stats.tasks_run, 1);
     it->fn(it->arg);
     crew_count_completed(w->pool, w);
+    if (ev != NULL)
+        ev->end_ns = crew_trace_now_ns();
 }
 
 /* Runs the next item of this worker's batch, refilling it from the
@@ -276,6 +287,9 @@ static int run_stolen_batch_item(crew_worker *w)
         crew_worker *v = pool->workers[i];
         crew_inj_item it;
         if (v != w && batch_take(v, &it)) {
+            crew_trace_event *ev = crew_trace(w, CREW_TRACE_STEAL);
+            if (ev != NULL)
+                ev->arg = v->index;
             crew_stat_add(&w->stats.steals, 1);
             run_item(w, &it);
             return 1;
@@ -338,6 +352,9 @@ static int work_once(crew_worker *w)
 
 void crew_run_job(crew_worker *w, crew_job_ *job)
 {
+    crew_trace_event *ev = crew_trace(w, CREW_TRACE_TASK);
+    if (ev != NULL)
+        ev->what = *(const void **)&job->fn;
     int64_t saved = crew_floor_enter(w);
     if (job->finish == NULL) {
         /* A stolen spawn: tell its owner who runs it (for leapfrogging),
@@ -351,6 +368,8 @@ void crew_run_job(crew_worker *w, crew_job_ *job)
         job->finish(job, w);
     }
     crew_floor_leave(w, saved);
+    if (ev != NULL)
+        ev->end_ns = crew_trace_now_ns();
 }
 
 /* Searches for spin_us, backing off with sched_yield, then sleeps until a
@@ -396,7 +415,10 @@ static int search_then_sleep(crew_worker *w)
     if (!work_visible(pool) &&
         !atomic_load_explicit(&pool->stopping, memory_order_seq_cst)) {
         crew_stat_add(&w->stats.sleeps, 1);
+        crew_trace_event *ev = crew_trace(w, CREW_TRACE_SLEEP);
         crew_futex_wait(&pool->event, e, NULL);
+        if (ev != NULL)
+            ev->end_ns = crew_trace_now_ns();
     }
     /* Up again (or never down): let the next publisher wake someone, then
      * stop counting as a sleeper. Both before we look for work. */
@@ -533,6 +555,7 @@ static void free_workers(crew_pool *pool)
         if (w == NULL)
             continue;
         crew_deque_destroy(&w->deque);
+        crew_trace_buf_free(&w->trace);
         free(w);
     }
     free(pool->workers);
@@ -545,6 +568,7 @@ static void free_pool(crew_pool *pool)
     if (pool->records != NULL)
         crew_records_drop_pool(pool);
     pthread_mutex_destroy(&pool->lifecycle);
+    free(pool->trace_path);
     free(pool);
 }
 
@@ -605,6 +629,18 @@ crew_pool *crew_pool_create(const crew_config *cfg)
     memset(pool, 0, sizeof(*pool));
     pool->cfg = c;
     pthread_mutex_init(&pool->lifecycle, NULL);
+    const char *trace = c.trace_path != NULL ? c.trace_path : getenv("CREW_TRACE");
+    if (trace != NULL && trace[0] != '\0') {
+        size_t len = strlen(trace) + 1;
+        pool->trace_path = crew_malloc(len);
+        if (pool->trace_path == NULL) {
+            free(pool);
+            return NULL;
+        }
+        memcpy(pool->trace_path, trace, len);
+        pool->trace_origin = crew_trace_now_ns();
+    }
+    pool->cfg.trace_path = NULL; /* the caller's string need not outlive this call */
     pool->workers = crew_calloc(c.workers, sizeof(crew_worker *));
     if (pool->workers == NULL || crew_injector_init(&pool->inj) != 0) {
         free(pool->workers);
@@ -730,6 +766,20 @@ int crew_pool_destroy(crew_pool *pool)
     if (rc != 0)
         return rc;
     stop_and_join(pool);
+    if (pool->trace_path != NULL) {
+        /* The workers are joined: their buffers are ours to read. A trace
+         * that cannot be written does not fail the destroy (the pool is
+         * gone either way); the reason goes to stderr. */
+        crew_trace_buf *bufs[CREW_TRACE_MAX_WORKERS];
+        unsigned n = pool->nworkers < CREW_TRACE_MAX_WORKERS ? pool->nworkers
+                                                             : CREW_TRACE_MAX_WORKERS;
+        for (unsigned i = 0; i < n; i++)
+            bufs[i] = &pool->workers[i]->trace;
+        int wrc = crew_trace_write(pool->trace_path, bufs, n, pool->trace_origin);
+        if (wrc != 0)
+            fprintf(stderr, "crew: cannot write the trace %s: %s\n", pool->trace_path,
+                    strerror(wrc));
+    }
     free_pool(pool);
     return 0;
 }
