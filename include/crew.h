@@ -229,11 +229,18 @@ typedef struct crew_job_ {
 } crew_job_;
 
 #define CREW_PRIVATE_SPAWNS_ 64
+/* A spawned task's slot in the private prefix: the low bits of its
+ * crew_job_.flags, a word only the owner writes (a thief writes result,
+ * state and runner, never flags). */
+#define CREW_SLOT_MASK_ 127u
 
 typedef struct crew_worker_hot_ {
     unsigned  priv_lo, priv_hi;     /* owner only: private spawns [lo, hi) */
     uint64_t  spawns;               /* atomic, written by the owner only */
-    crew_job_ *priv[CREW_PRIVATE_SPAWNS_];
+    /* Slots CREW_PRIVATE_SPAWNS_ and up stay NULL: a task that is not
+     * private names one of them (see crew_sync), and a slot index read
+     * through CREW_SLOT_MASK_ can never leave the array. */
+    crew_job_ *priv[CREW_SLOT_MASK_ + 1];
     /* atomic: a thief, or a worker going to sleep, asks for a public task.
      * Its own cache line: others write it while the owner spawns. */
     _Alignas(64) int request;
@@ -277,7 +284,13 @@ static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
         crew_spawn_slow_(w, j);
         return;
     }
-    w->priv[w->priv_hi++] = j;
+    unsigned hi = w->priv_hi;
+    w->priv[hi] = j;
+    /* The task remembers its slot: its sync then rewinds priv_hi from the
+     * record instead of reading priv_hi back (a shorter dependency chain
+     * through memory than a load and a store of priv_hi per operation). */
+    j->flags = hi;
+    w->priv_hi = hi + 1;
     crew_count_(&w->spawns);
 }
 
@@ -285,8 +298,13 @@ static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
  * taken back from the private prefix. */
 static inline int crew_sync_takes_back_(crew_worker_hot_ *w, crew_job_ *j)
 {
-    if (w->priv_hi > w->priv_lo && w->priv[w->priv_hi - 1] == j) {
-        w->priv_hi--;
+    /* j's slot still holds j only while j is private: publishing a task
+     * clears its slot, and a slot is reused only by a task spawned after
+     * j was synced or published. Syncs are LIFO, so j is the newest
+     * private task and the prefix ends just below it. */
+    unsigned idx = j->flags & CREW_SLOT_MASK_;
+    if (w->priv[idx] == j) {
+        w->priv_hi = idx;
         return 1;
     }
     return 0;

@@ -30,9 +30,10 @@ int crew_publish_oldest_private(crew_worker *w)
     /* The spawn fast path wrote only fn and arg: fill in the rest before
      * the push's release makes the record visible to thieves. */
     crew_job_ *j = h->priv[h->priv_lo];
+    h->priv[h->priv_lo] = NULL;
     j->finish = NULL;
     j->state = CREW_SPAWN_PENDING;
-    j->flags = 0;
+    j->flags = CREW_NO_SLOT; /* its sync must not find it private */
     j->runner = NULL;
     if (crew_deque_push(&w->deque, j) != 0)
         return 0; /* no memory: it stays private and runs at its sync */
@@ -53,8 +54,9 @@ void crew_publish_all_private(crew_worker *w)
 void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
 {
     if (h == &crew_outside_worker_) {
-        /* Not on a worker: the serial elision, run at sync. */
-        j->flags = CREW_JOB_SERIAL;
+        /* Not on a worker: the serial elision, run at sync (the slot
+         * named is always NULL, so sync takes its slow path). */
+        j->flags = CREW_NO_SLOT | CREW_JOB_SERIAL;
         return;
     }
     crew_worker *w = (crew_worker *)(void *)h;
@@ -63,19 +65,25 @@ void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
         crew_publish_all_private(w);
         if (h->priv_lo != 0) {
             /* Partly published (no memory to grow the deque): the rest
-             * stays private, moved down, newest on top. */
+             * stays private, moved down, newest on top; each moved task
+             * learns its new slot, and the old slots are cleared. */
             unsigned n = h->priv_hi - h->priv_lo;
-            for (unsigned i = 0; i < n; i++)
-                h->priv[i] = h->priv[h->priv_lo + i];
+            for (unsigned i = 0; i < n; i++) {
+                crew_job_ *m = h->priv[h->priv_lo + i];
+                h->priv[h->priv_lo + i] = NULL;
+                h->priv[i] = m;
+                m->flags = i;
+            }
             h->priv_lo = 0;
             h->priv_hi = n;
         }
         if (h->priv_hi == CREW_PRIVATE_SPAWNS_) {
             /* Nothing could be published: this one runs at its sync. */
-            j->flags = CREW_JOB_UNQUEUED;
+            j->flags = CREW_NO_SLOT | CREW_JOB_UNQUEUED;
             return;
         }
     }
+    j->flags = h->priv_hi;
     h->priv[h->priv_hi++] = j;
     if (__atomic_load_n(&h->request, __ATOMIC_RELAXED)) {
         /* A thief found our public part empty, or a worker went to sleep:
@@ -177,6 +185,8 @@ void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
 #ifdef CREW_DEBUG
     assert(h->priv_lo == h->priv_hi && "crew_sync out of LIFO order");
 #endif
+    /* Nothing private remains (LIFO); clear stale slots' meaning by
+     * restarting the prefix at 0 (slots are cleared as they publish). */
     h->priv_lo = h->priv_hi = 0;
     for (;;) {
         crew_job_ *x = crew_deque_pop(&w->deque);

@@ -33,13 +33,16 @@ enum {
     CREW_JOB_CANCELLED = 3,
 };
 
-/* crew_job_.flags */
+/* crew_job_.flags: the low bits (CREW_SLOT_MASK_) are a spawned task's
+ * private slot; these bits sit above them. */
 enum {
-    CREW_JOB_SERIAL = 1u << 0,   /* spawned outside a worker: run at sync */
-    CREW_JOB_UNQUEUED = 1u << 1, /* could not be published: run at sync */
-    CREW_JOB_EXTERNAL = 1u << 2, /* submitted from outside the pool */
-    CREW_JOB_NOCANCEL = 1u << 3, /* crew_run's root task: always runs */
+    CREW_JOB_SERIAL = 1u << 8,   /* spawned outside a worker: run at sync */
+    CREW_JOB_UNQUEUED = 1u << 9, /* could not be published: run at sync */
+    CREW_JOB_EXTERNAL = 1u << 10, /* submitted from outside the pool */
+    CREW_JOB_NOCANCEL = 1u << 11, /* crew_run's root task: always runs */
 };
+/* The slot of a task that is not private: always NULL. */
+#define CREW_NO_SLOT CREW_PRIVATE_SPAWNS_
 
 typedef struct crew_worker crew_worker;
 
