@@ -61,7 +61,7 @@ long seq_fib(long n);
     X(submit, "tiny tasks from outside threads: tasks per second")          \
     X(wake, "latency from a submit on a sleeping pool to the task start")   \
     X(idle, "CPU used by an idle pool after a burst of work")               \
-    X(for, "parallel-for over a compute loop against sequential and OpenMP") \
+    X(for, "parallel-for over a compute loop against OpenMP and oneTBB")    \
     X(graph, "task graphs: a layered DAG of tiny nodes, a wide DAG")         \
     X(nqueens, "fork-join n-queens count, a task per search node")           \
     X(matmul, "fork-join recursive blocked matrix multiply (doubles)")       \

@@ -8,16 +8,28 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef CREW_BENCH_HAVE_TBB
+#include "peer_tbb.h"
+#endif
 
-static const char *const impl_names[] = {"seq", "crew", "omp_tasks", NULL};
+static const char *const impl_names[] = {"seq", "crew", "omp_tasks", "tbb", NULL};
 
 #define MAX_POOLS 2
-#define MAX_CELLS (1 + 2 * MAX_POOLS)
+#define MAX_CELLS (1 + 3 * MAX_POOLS)
 #define PAUSE_MS 20
 
 int fj_have_omp(void)
 {
 #ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int fj_have_tbb(void)
+{
+#ifdef CREW_BENCH_HAVE_TBB
     return 1;
 #else
     return 0;
@@ -109,6 +121,12 @@ int fj_bench(const bench_opts *o, const fj_spec *sp)
                sp->name);
         want_omp = 0;
     }
+    int want_tbb = bench_selected(o, "tbb");
+    if (want_tbb && !fj_have_tbb()) {
+        printf("bench=%s impl=tbb skipped=1 reason=not_built_with_onetbb\n",
+               sp->name);
+        want_tbb = 0;
+    }
 
     cell cells[MAX_CELLS];
     int ncells = 0;
@@ -134,6 +152,17 @@ int fj_bench(const bench_opts *o, const fj_spec *sp)
         }
         if (want_omp)
             cells[ncells++] = (cell){.impl = FJ_OMP, .workers = counts[p]};
+        if (want_tbb) {
+#ifdef CREW_BENCH_HAVE_TBB
+            if (peer_tbb_prepare(counts[p]) != 0) {
+                fprintf(stderr, "crew-bench %s: cannot create a oneTBB arena\n",
+                        sp->name);
+                status = 1;
+                goto out;
+            }
+#endif
+            cells[ncells++] = (cell){.impl = FJ_TBB, .workers = counts[p]};
+        }
     }
     for (int c = 0; c < ncells; c++) {
         cells[c].secs = calloc((size_t)repeat, sizeof(double));
@@ -176,8 +205,7 @@ int fj_bench(const bench_opts *o, const fj_spec *sp)
     for (int c = 0; c < ncells; c++)
         sum[c] = bench_summarize(cells[c].secs, (size_t)repeat);
     for (int c = 0; c < ncells; c++) {
-        if (!bench_selected(o, impl_names[cells[c].impl]) ||
-            (cells[c].impl == FJ_OMP && !want_omp))
+        if (!bench_selected(o, impl_names[cells[c].impl]))
             continue;
         double crew_median = 0;
         for (int d = 0; d < ncells; d++)
@@ -201,7 +229,8 @@ int fj_bench(const bench_opts *o, const fj_spec *sp)
             printf(" %s=%llu", sp->aux_name, (unsigned long long)want.aux);
         if (cells[c].pool)
             printf(" steals_per_run=%.0f", (double)cells[c].steals / repeat);
-        if (cells[c].impl == FJ_OMP && sp->omp_extra && sp->omp_extra[0])
+        if ((cells[c].impl == FJ_OMP || cells[c].impl == FJ_TBB) && sp->omp_extra &&
+            sp->omp_extra[0])
             printf(" %s", sp->omp_extra);
         if (sp->extra && sp->extra[0])
             printf(" %s", sp->extra);

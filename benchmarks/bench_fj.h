@@ -5,12 +5,14 @@
  * A workload supplies one function that runs one cell once (an
  * implementation on a worker count) and returns the seconds it took, its
  * untimed setup excluded. The harness creates one crew pool per worker
- * count (1 and --workers, default 2) before timing, runs one untimed
- * warm-up of every cell, then --repeat rounds in which every cell runs
- * once, interleaved (seq, crew/1, omp_tasks/1, crew/N, omp_tasks/N), with
- * a short pause between cells so that one runtime's idle spinning does not
- * eat the next one's cores. Every run's answer is compared with the
- * sequential twin's; a mismatch prints WRONG RESULT and the run exits 1.
+ * count (1 and --workers, default 2), and one oneTBB arena per worker
+ * count when the build has oneTBB (peer_tbb.h), before timing, runs one
+ * untimed warm-up of every cell, then --repeat rounds in which every cell
+ * runs once, interleaved (seq, crew/1, omp_tasks/1, tbb/1, crew/N,
+ * omp_tasks/N, tbb/N), with a short pause between cells so that one
+ * runtime's idle spinning does not eat the next one's cores. Every run's
+ * answer is compared with the sequential twin's; a mismatch prints WRONG
+ * RESULT and the run exits 1.
  * One line per cell:
  *   bench=NAME impl=IMPL workers=W n=SIZE median_s= min_s= max_s=
  *   result=CHECK ratio_vs_seq= ratio_vs_crew= repeat=K [extra]
@@ -23,7 +25,11 @@
 
 #include <crew.h>
 
-enum { FJ_SEQ, FJ_CREW, FJ_OMP, FJ_NIMPLS };
+/* tbb: a tbb::task_group per spawning node (peer_tbb_group), in a
+ * task_arena of W threads entered with peer_tbb_execute; the workloads
+ * write it like their omp_tasks version (group.run per task, then
+ * group.wait where OpenMP has taskwait). */
+enum { FJ_SEQ, FJ_CREW, FJ_OMP, FJ_TBB, FJ_NIMPLS };
 
 /* A run's answer: `value` is printed as result=, `aux` (when aux_name is
  * set) as aux_name=; both must equal the twin's. */
@@ -38,11 +44,12 @@ typedef struct fj_spec {
     int result_hex;       /* print result= in hex (checksums) */
     const char *aux_name; /* NULL: no second value */
     const char *extra;    /* appended to every line (parameters), or "" */
-    const char *omp_extra;/* appended to omp_tasks lines (cutoff=...), or "" */
+    const char *omp_extra;/* appended to omp_tasks and tbb lines
+                           * (cutoff=...), or "" */
     void *ctx;
     /* Runs `impl` once on `workers` workers (pool: the crew pool, for
-     * FJ_CREW); returns the timed seconds, or a negative value after
-     * printing why. */
+     * FJ_CREW; FJ_TBB uses the arena of peer_tbb_execute(workers, ...));
+     * returns the timed seconds, or a negative value after printing why. */
     double (*run)(void *ctx, int impl, crew_pool *pool, unsigned workers,
                   fj_result *out);
 } fj_spec;
@@ -53,6 +60,8 @@ int fj_bench(const bench_opts *o, const fj_spec *spec);
 
 /* Whether this build has the OpenMP peer. */
 int fj_have_omp(void);
+/* Whether this build has the oneTBB peer. */
+int fj_have_tbb(void);
 
 /* The splitmix64 finalizer: a strong 64-bit mix (Steele, Lea, Flood). */
 static inline uint64_t fj_mix64(uint64_t z)

@@ -6,7 +6,14 @@
  *                pattern: no shared cache line per subrange);
  *   crew_reduce  crew_parallel_reduce at grain 0;
  *   openmp       `#pragma omp parallel for reduction(+:s)` (static
- *                schedule), when the build found OpenMP.
+ *                schedule), when the build found OpenMP;
+ *   tbb          tbb::parallel_for over a blocked_range with the default
+ *                (auto) partitioner, a chunk's sum added to its thread's
+ *                padded partial, in a task_arena of W threads; when the
+ *                build found oneTBB (peer_tbb.cpp);
+ *   tbb_reduce   tbb::parallel_reduce over the same range.
+ * Every implementation sums a subrange with the same function (seq_sum;
+ * oneTBB calls it through a pointer, once per chunk).
  * Each parallel implementation runs with 1 worker and with --workers (or
  * 2) workers. Cells run interleaved, --repeat times (default 10), with a
  * short pause between them so neither runtime's idle spinning eats the
@@ -19,6 +26,9 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+#ifdef CREW_BENCH_HAVE_TBB
+#include "peer_tbb.h"
 #endif
 
 #define MAX_REPEAT 64
@@ -93,8 +103,9 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-enum { SEQ, CREW, CREW_REDUCE, OPENMP, NIMPL };
-static const char *const names[] = {"seq", "crew", "crew_reduce", "openmp", NULL};
+enum { SEQ, CREW, CREW_REDUCE, OPENMP, TBB, TBB_REDUCE, NIMPL };
+static const char *const names[] = {"seq",    "crew", "crew_reduce", "openmp",
+                                    "tbb", "tbb_reduce", NULL};
 
 static int run_cell(int impl, crew_pool *pool, unsigned workers, size_t n, double *secs,
                     uint64_t *result)
@@ -124,11 +135,20 @@ static int run_cell(int impl, crew_pool *pool, unsigned workers, size_t n, doubl
 #ifdef _OPENMP
         r = omp_sum(n, (int)workers);
 #else
-        (void)workers;
+        return -1;
+#endif
+        break;
+    case TBB:
+    case TBB_REDUCE:
+#ifdef CREW_BENCH_HAVE_TBB
+        if (peer_tbb_for_sum(workers, n, seq_sum, impl == TBB_REDUCE, &r) != 0)
+            return -1;
+#else
         return -1;
 #endif
         break;
     }
+    (void)workers;
     *secs = bench_now() - t0;
     *result = r;
     return 0;
@@ -147,8 +167,17 @@ int bench_for(const bench_opts *o)
 #ifdef _OPENMP
     have_omp = 1;
 #endif
-    if (!have_omp)
+    if (!have_omp && bench_selected(o, "openmp"))
         printf("bench=for impl=openmp skipped=1 reason=not_built_with_openmp\n");
+    int have_tbb = 0;
+#ifdef CREW_BENCH_HAVE_TBB
+    have_tbb = 1;
+#endif
+    if (!have_tbb)
+        for (int impl = TBB; impl <= TBB_REDUCE; impl++)
+            if (bench_selected(o, names[impl]))
+                printf("bench=for impl=%s skipped=1 reason=not_built_with_onetbb\n",
+                       names[impl]);
     uint64_t want = seq_sum(0, n);
     static double t[2][NIMPL][MAX_REPEAT];
     crew_pool *pools[2];
@@ -161,11 +190,18 @@ int bench_for(const bench_opts *o)
             fprintf(stderr, "crew-bench for: cannot create a pool\n");
             return 1;
         }
+#ifdef CREW_BENCH_HAVE_TBB
+        if (peer_tbb_prepare(counts[w]) != 0) {
+            fprintf(stderr, "crew-bench for: cannot create a oneTBB arena\n");
+            return 1;
+        }
+#endif
     }
     for (int r = 0; r < repeat; r++)
         for (int w = 0; w < 2; w++)
             for (int impl = 0; impl < NIMPL; impl++) {
-                if ((impl == SEQ && w == 1) || (impl == OPENMP && !have_omp))
+                if ((impl == SEQ && w == 1) || (impl == OPENMP && !have_omp) ||
+                    (impl >= TBB && !have_tbb))
                     continue;
                 if (!bench_selected(o, names[impl]) && impl != SEQ)
                     continue;
@@ -192,7 +228,8 @@ int bench_for(const bench_opts *o)
         }
     for (int w = 0; w < 2; w++)
         for (int impl = 0; impl < NIMPL; impl++) {
-            if ((impl == SEQ && w == 1) || (impl == OPENMP && !have_omp))
+            if ((impl == SEQ && w == 1) || (impl == OPENMP && !have_omp) ||
+                    (impl >= TBB && !have_tbb))
                 continue;
             if (!bench_selected(o, names[impl]) && impl != SEQ)
                 continue;

@@ -8,7 +8,9 @@
  *   seq        seq_matmul: the recursion with plain calls;
  *   crew       three products of a phase spawned, the fourth called, then
  *              synced (crew_sync_call): every level down to the base;
- *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff.
+ *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff;
+ *   tbb        the same with a tbb::task_group per phase: run three
+ *              products, call the fourth, wait (peer_tbb.h); no cutoff.
  * A and B are seeded random values in [-1, 1); C is zeroed before every
  * run (untimed). The result is a checksum of C's bits, which must equal
  * the twin's exactly. */
@@ -16,6 +18,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef CREW_BENCH_HAVE_TBB
+#include "peer_tbb.h"
+#endif
 
 typedef struct mm_ctx {
     long n;
@@ -97,6 +102,44 @@ static void mm_omp(double *c, const double *a, const double *b, long s, long ld)
 }
 #endif
 
+#ifdef CREW_BENCH_HAVE_TBB
+static void mm_tbb(void *p)
+{
+    const mm_arg *x = p;
+    long s = x->s, ld = x->ld;
+    if (s <= MM_BASE) {
+        matmul_base(x->c, x->a, x->b, s, ld);
+        return;
+    }
+    long h = s / 2;
+    double *c = x->c;
+    const double *a = x->a, *b = x->b;
+    double *c11 = c, *c12 = c + h, *c21 = c + h * ld, *c22 = c + h * ld + h;
+    const double *a11 = a, *a12 = a + h, *a21 = a + h * ld, *a22 = a + h * ld + h;
+    const double *b11 = b, *b12 = b + h, *b21 = b + h * ld, *b22 = b + h * ld + h;
+    mm_arg q[4];
+    peer_tbb_group g;
+    q[0] = (mm_arg){c11, a11, b11, h, ld};
+    q[1] = (mm_arg){c12, a11, b12, h, ld};
+    q[2] = (mm_arg){c21, a21, b11, h, ld};
+    q[3] = (mm_arg){c22, a21, b12, h, ld};
+    peer_tbb_group_init(&g);
+    for (int i = 0; i < 3; i++)
+        peer_tbb_group_run(&g, mm_tbb, &q[i]);
+    mm_tbb(&q[3]);
+    peer_tbb_group_wait(&g);
+    q[0] = (mm_arg){c11, a12, b21, h, ld};
+    q[1] = (mm_arg){c12, a12, b22, h, ld};
+    q[2] = (mm_arg){c21, a22, b21, h, ld};
+    q[3] = (mm_arg){c22, a22, b22, h, ld};
+    peer_tbb_group_init(&g);
+    for (int i = 0; i < 3; i++)
+        peer_tbb_group_run(&g, mm_tbb, &q[i]);
+    mm_tbb(&q[3]);
+    peer_tbb_group_wait(&g);
+}
+#endif
+
 static uint64_t mm_checksum(const double *c, long count)
 {
     uint64_t h = 0;
@@ -136,6 +179,16 @@ static double mm_run(void *ctx, int impl, crew_pool *pool, unsigned workers,
         return -1;
 #endif
         break;
+    case FJ_TBB: {
+#ifdef CREW_BENCH_HAVE_TBB
+        mm_arg root = {c, a, b, n, n};
+        if (peer_tbb_execute(workers, mm_tbb, &root) != 0)
+            return -1;
+#else
+        return -1;
+#endif
+        break;
+    }
     }
     double t = bench_now() - t0;
     (void)workers;

@@ -10,11 +10,17 @@
  *              about 140 ns of work per node here);
  *   omp_tasks  the same tree with `#pragma omp task` per spawned child and
  *              `taskwait`, inside `parallel num_threads(W)` + `single`; no
- *              cutoff either (printed as cutoff=none).
+ *              cutoff either (printed as cutoff=none);
+ *   tbb        the same tree with a tbb::task_group per node that has
+ *              more than one child: run per spawned child, the last one
+ *              called, then wait (peer_tbb.h); no cutoff either.
  * The count is checked against the twin's and against the known value. */
 #include "bench_fj.h"
 
 #include <string.h>
+#ifdef CREW_BENCH_HAVE_TBB
+#include "peer_tbb.h"
+#endif
 
 static const long known[] = {1, 1, 0, 0, 2, 10, 4, 40, 92, 352, 724, 2680,
                              14200, 73712, 365596, 2279184, 14772512};
@@ -59,6 +65,43 @@ static long nq_omp(const nq_node *node)
 }
 #endif
 
+#ifdef CREW_BENCH_HAVE_TBB
+typedef struct nq_tbb_arg {
+    const nq_node *node;
+    long count;
+} nq_tbb_arg;
+
+static void nq_tbb(void *p)
+{
+    nq_tbb_arg *a = p;
+    const nq_node *node = a->node;
+    a->count = 0;
+    if (node->row == node->n) {
+        a->count = 1;
+        return;
+    }
+    nq_node kids[NQ_MAX];
+    nq_tbb_arg sub[NQ_MAX];
+    int k = nq_children(node, kids);
+    if (k == 0)
+        return;
+    for (int i = 0; i < k; i++)
+        sub[i] = (nq_tbb_arg){&kids[i], 0};
+    if (k == 1) {
+        nq_tbb(&sub[0]);
+    } else {
+        peer_tbb_group g;
+        peer_tbb_group_init(&g);
+        for (int i = 0; i < k - 1; i++)
+            peer_tbb_group_run(&g, nq_tbb, &sub[i]);
+        nq_tbb(&sub[k - 1]);
+        peer_tbb_group_wait(&g);
+    }
+    for (int i = 0; i < k; i++)
+        a->count += sub[i].count;
+}
+#endif
+
 static double nq_run(void *ctx, int impl, crew_pool *pool, unsigned workers,
                      fj_result *out)
 {
@@ -87,6 +130,17 @@ static double nq_run(void *ctx, int impl, crew_pool *pool, unsigned workers,
         return -1;
 #endif
         break;
+    case FJ_TBB: {
+#ifdef CREW_BENCH_HAVE_TBB
+        nq_tbb_arg root_arg = {&root, 0};
+        if (peer_tbb_execute(workers, nq_tbb, &root_arg) != 0)
+            return -1;
+        count = root_arg.count;
+#else
+        return -1;
+#endif
+        break;
+    }
     }
     double t = bench_now() - t0;
     (void)workers;

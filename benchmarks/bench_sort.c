@@ -10,7 +10,9 @@
  *   seq        seq_msort: the same recursion with plain calls;
  *   crew       one half (one side of a merge) spawned, the other called,
  *              then synced (crew_sync_call), at every level;
- *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff.
+ *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff;
+ *   tbb        the same with a tbb::task_group per split: run one half,
+ *              call the other, wait (peer_tbb.h); no cutoff.
  * The input is copied into the array before every run (untimed). Each
  * run's output must be sorted, hold the input's elements (a multiset
  * hash), and have the twin's checksum (a hash of every position). */
@@ -18,6 +20,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef CREW_BENCH_HAVE_TBB
+#include "peer_tbb.h"
+#endif
 
 typedef struct sort_ctx {
     long n;
@@ -132,6 +137,61 @@ static void ms_omp(int *a, int *tmp, long n, int to_tmp)
 }
 #endif
 
+#ifdef CREW_BENCH_HAVE_TBB
+static void pm_tbb(void *p)
+{
+    const pm_arg *m = p;
+    const int *x = m->x, *y = m->y;
+    long nx = m->nx, ny = m->ny;
+    if (nx < ny) {
+        const int *t = x;
+        x = y;
+        y = t;
+        long tn = nx;
+        nx = ny;
+        ny = tn;
+    }
+    if (nx + ny <= MERGE_BASE) {
+        merge_seq(x, nx, y, ny, m->out);
+        return;
+    }
+    long mx = nx / 2;
+    long my = sort_lower_bound(y, ny, x[mx]);
+    m->out[mx + my] = x[mx];
+    pm_arg l = {x, y, mx, my, m->out};
+    pm_arg r = {x + mx + 1, y + my, nx - mx - 1, ny - my, m->out + mx + my + 1};
+    peer_tbb_group g;
+    peer_tbb_group_init(&g);
+    peer_tbb_group_run(&g, pm_tbb, &l);
+    pm_tbb(&r);
+    peer_tbb_group_wait(&g);
+}
+
+static void ms_tbb(void *p)
+{
+    const ms_arg *s = p;
+    int *a = s->a, *tmp = s->tmp;
+    long n = s->n;
+    if (n <= SORT_BASE) {
+        sort_base(a, n);
+        if (s->to_tmp)
+            memcpy(tmp, a, (size_t)n * sizeof *a);
+        return;
+    }
+    long h = n / 2;
+    ms_arg l = {a, tmp, h, !s->to_tmp};
+    ms_arg r = {a + h, tmp + h, n - h, !s->to_tmp};
+    peer_tbb_group g;
+    peer_tbb_group_init(&g);
+    peer_tbb_group_run(&g, ms_tbb, &l);
+    ms_tbb(&r);
+    peer_tbb_group_wait(&g);
+    const int *src = s->to_tmp ? a : tmp;
+    pm_arg m = {src, src + h, h, n - h, s->to_tmp ? tmp : a};
+    pm_tbb(&m);
+}
+#endif
+
 static uint64_t multiset_hash(const int *a, long n)
 {
     uint64_t s = 0;
@@ -167,6 +227,16 @@ static double sort_run(void *ctx, int impl, crew_pool *pool, unsigned workers,
         return -1;
 #endif
         break;
+    case FJ_TBB: {
+#ifdef CREW_BENCH_HAVE_TBB
+        ms_arg root = {a, tmp, n, 0};
+        if (peer_tbb_execute(workers, ms_tbb, &root) != 0)
+            return -1;
+#else
+        return -1;
+#endif
+        break;
+    }
     }
     double t = bench_now() - t0;
     (void)workers;

@@ -1,14 +1,30 @@
 /* crew-bench submit: N tiny tasks handed to a pool by outside threads, in
  * tasks per second. The producers (1, then 2, splitting N) are threads
- * created before the clock starts; they start together at a barrier. The
- * clock stops when every task has run and every producer has returned.
+ * created before the clock starts; they start together at a barrier, and
+ * the clock starts when the first of them leaves it (its own reading). It
+ * stops when every task has run and every producer has returned.
  *   impl=crew_post    crew_post of each task;
  *   impl=crew_submit  crew_submit of each task, then crew_future_wait and
  *                     crew_future_release of every future, in order;
  *   impl=mutex_pool   peer_mutex_pool_post (one mutex, one FIFO, condvar);
  *   impl=raw_threads  pthread_create + pthread_join per task, on a smaller
  *                     N (N/50, at most 20,000): it is that slow. Its
- *                     lines say workers=0: each task is its own thread.
+ *                     lines say workers=0: each task is its own thread;
+ *   impl=tbb          oneTBB (peer_tbb.cpp): a task_arena of W worker
+ *                     threads and a task_group per producer; a producer
+ *                     enqueues each task into the arena as a task of its
+ *                     group (arena.enqueue(group.defer(task))), never
+ *                     joining the arena; after the last task ran, the
+ *                     groups are waited for (arena.execute(group.wait)),
+ *                     inside the clock;
+ *   impl=libuv        libuv's thread pool (peer_uv.c), UV_THREADPOOL_SIZE
+ *                     = W: each producer thread is the thread of its own
+ *                     event loop (uv_queue_work may only be called there),
+ *                     queues each task with uv_queue_work (on a request of
+ *                     an array allocated and touched before the clock:
+ *                     libuv's requests are the caller's memory), then runs
+ *                     its loop until every completion callback has run,
+ *                     inside the clock, as crew_submit waits on futures.
  * The task marks its own index (a byte per task) and counts itself; the
  * one that completes the count posts a semaphore. After each run every
  * index must have been marked exactly once, and every future must hold
@@ -26,10 +42,30 @@
 #include <string.h>
 
 #include "peer_mutex_pool.h"
+#ifdef CREW_BENCH_HAVE_TBB
+#include "peer_tbb.h"
+#endif
+#ifdef CREW_BENCH_HAVE_UV
+#include "peer_uv.h"
+#endif
 
-enum { IMPL_CREW_POST, IMPL_CREW_SUBMIT, IMPL_MUTEX_POOL, IMPL_RAW, NIMPLS };
-static const char *const impl_names[] = {"crew_post", "crew_submit",
-                                         "mutex_pool", "raw_threads", NULL};
+enum {
+    IMPL_CREW_POST,
+    IMPL_CREW_SUBMIT,
+    IMPL_MUTEX_POOL,
+    IMPL_RAW,
+    IMPL_TBB,
+    IMPL_UV,
+    NIMPLS
+};
+static const char *const impl_names[] = {"crew_post",   "crew_submit", "mutex_pool",
+                                         "raw_threads", "tbb",         "libuv",
+                                         NULL};
+
+/* Peer handles, opaque here so that the code needs no #ifdef where a
+ * peer is not built. */
+struct peer_tbb_exec;
+struct peer_uv_loop;
 
 #define MAX_PRODUCERS 2
 #define RAW_MAX 20000
@@ -58,18 +94,23 @@ static void *tiny_task(void *arg)
 typedef struct producer {
     pthread_t tid;
     int impl;
+    unsigned index; /* 0 or 1 */
     long begin, end;
     crew_pool *pool;
     peer_mutex_pool *mpool;
+    struct peer_tbb_exec *tbb;
+    struct peer_uv_loop *uv; /* this producer's loop */
     crew_future **futures; /* indexed like the tasks */
     pthread_barrier_t *start;
     int err;               /* an errno value, or -1: a wrong result */
+    double started;        /* bench_now() when it left the barrier */
 } producer;
 
 static void *producer_main(void *arg)
 {
     producer *p = arg;
     pthread_barrier_wait(p->start);
+    p->started = bench_now();
     for (long i = p->begin; i < p->end && p->err == 0; i++) {
         void *a = (void *)(uintptr_t)i;
         switch (p->impl) {
@@ -91,8 +132,26 @@ static void *producer_main(void *arg)
                 pthread_join(t, NULL);
             break;
         }
+        case IMPL_TBB:
+#ifdef CREW_BENCH_HAVE_TBB
+            p->err = peer_tbb_exec_post(p->tbb, p->index, tiny_task, a);
+#endif
+            break;
+        case IMPL_UV:
+#ifdef CREW_BENCH_HAVE_UV
+            p->err = peer_uv_post(p->uv, tiny_task, a);
+#endif
+            break;
         }
     }
+#ifdef CREW_BENCH_HAVE_UV
+    if (p->impl == IMPL_UV) {
+        /* The completion callbacks run here, on the loop's thread. */
+        int rc = peer_uv_drain(p->uv);
+        if (rc != 0 && p->err == 0)
+            p->err = rc;
+    }
+#endif
     if (p->impl == IMPL_CREW_SUBMIT) {
         for (long i = p->begin; i < p->end; i++) {
             if (p->futures[i] == NULL)
@@ -114,6 +173,8 @@ typedef struct setup {
     crew_pool *pool;
     peer_mutex_pool *mpool;
     crew_future **futures;
+    struct peer_tbb_exec *tbb;
+    struct peer_uv_loop *uv[MAX_PRODUCERS];
 } setup;
 
 /* One run; returns seconds, or -1 after printing why. */
@@ -129,10 +190,13 @@ static double run_once(const setup *s, int impl, int nproducers, long n)
     int started = 0, err = 0;
     for (int k = 0; k < nproducers; k++) {
         prod[k] = (producer){.impl = impl,
+                             .index = (unsigned)k,
                              .begin = n * k / nproducers,
                              .end = n * (k + 1) / nproducers,
                              .pool = s->pool,
                              .mpool = s->mpool,
+                             .tbb = s->tbb,
+                             .uv = s->uv[k],
                              .futures = s->futures,
                              .start = &start};
         err = pthread_create(&prod[k].tid, NULL, producer_main, &prod[k]);
@@ -147,7 +211,11 @@ static double run_once(const setup *s, int impl, int nproducers, long n)
         exit(1);
     }
     pthread_barrier_wait(&start);
-    double t0 = bench_now();
+    /* The clock starts when the first producer does (below, from their
+     * own readings): this thread may be descheduled after the barrier
+     * while the producers and the pool do the whole run (with small N a
+     * reading taken here made runs of 20,000 tasks look like a
+     * microsecond). */
     /* Every task ran (a lost task or a lost wake-up shows as a timeout),
      * then every producer returned (crew_submit's waited on its futures). */
     struct timespec deadline;
@@ -172,6 +240,17 @@ static double run_once(const setup *s, int impl, int nproducers, long n)
     }
     for (int k = 0; k < started; k++)
         pthread_join(prod[k].tid, NULL);
+    double t0 = prod[0].started;
+    for (int k = 1; k < started; k++)
+        if (prod[k].started < t0)
+            t0 = prod[k].started;
+#ifdef CREW_BENCH_HAVE_TBB
+    /* Every task has run; the groups' own bookkeeping ends here. */
+    if (impl == IMPL_TBB && (err = peer_tbb_exec_wait(s->tbb)) != 0) {
+        fprintf(stderr, "crew-bench submit: impl=tbb: the wait failed\n");
+        return -1;
+    }
+#endif
     double t = bench_now() - t0;
     for (int k = 0; k < started; k++)
         if (prod[k].err != 0) {
@@ -242,6 +321,38 @@ int bench_submit(const bench_opts *o)
     int run_impl[NIMPLS];
     for (int i = 0; i < NIMPLS; i++)
         run_impl[i] = i == IMPL_MUTEX_POOL || bench_selected(o, impl_names[i]);
+#ifdef CREW_BENCH_HAVE_TBB
+    if (run_impl[IMPL_TBB] &&
+        (s.tbb = peer_tbb_exec_create(workers, MAX_PRODUCERS)) == NULL) {
+        fprintf(stderr, "crew-bench submit: cannot create the oneTBB arena\n");
+        status = 1;
+        goto out;
+    }
+#else
+    if (run_impl[IMPL_TBB])
+        printf("bench=submit impl=tbb skipped=1 reason=not_built_with_onetbb\n");
+    run_impl[IMPL_TBB] = 0;
+#endif
+#ifdef CREW_BENCH_HAVE_UV
+    if (run_impl[IMPL_UV]) {
+        int rc = peer_uv_init(workers);
+        /* Loop k is producer k's: n requests for producer 0 (alone),
+         * n - n / 2 for producer 1 (of 2). */
+        for (int k = 0; rc == 0 && k < MAX_PRODUCERS; k++)
+            if ((s.uv[k] = peer_uv_loop_create(n - n * k / (k + 1))) == NULL)
+                rc = errno;
+        if (rc != 0) {
+            fprintf(stderr, "crew-bench submit: cannot set up libuv: %s\n",
+                    strerror(rc));
+            status = 1;
+            goto out;
+        }
+    }
+#else
+    if (run_impl[IMPL_UV])
+        printf("bench=submit impl=libuv skipped=1 reason=not_built_with_libuv\n");
+    run_impl[IMPL_UV] = 0;
+#endif
     for (int p = 0; p < MAX_PRODUCERS; p++)
         for (int i = 0; i < NIMPLS; i++)
             if (run_impl[i] &&
@@ -281,7 +392,7 @@ int bench_submit(const bench_opts *o)
         bench_summary base =
             bench_summarize(secs[p][IMPL_MUTEX_POOL], (size_t)repeat);
         for (int i = 0; i < NIMPLS; i++) {
-            if (!bench_selected(o, impl_names[i]))
+            if (!run_impl[i] || !bench_selected(o, impl_names[i]))
                 continue;
             bench_summary m = i == IMPL_MUTEX_POOL
                                   ? base
@@ -309,6 +420,13 @@ out:
     if (s.pool != NULL)
         crew_pool_destroy(s.pool);
     peer_mutex_pool_destroy(s.mpool);
+#ifdef CREW_BENCH_HAVE_TBB
+    peer_tbb_exec_destroy(s.tbb);
+#endif
+#ifdef CREW_BENCH_HAVE_UV
+    for (int k = 0; k < MAX_PRODUCERS; k++)
+        peer_uv_loop_destroy(s.uv[k]);
+#endif
     sem_destroy(&tally.all_done);
     free(tally.seen);
     free(s.futures);

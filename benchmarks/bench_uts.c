@@ -17,11 +17,16 @@
  *              half spawned, the right half called, then synced
  *              (crew_sync_call): k - 1 spawns for k children, down to the
  *              leaves, no cutoff;
- *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff.
+ *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff;
+ *   tbb        the same with a tbb::task_group per halving: run the left
+ *              half, call the right half, wait (peer_tbb.h); no cutoff.
  * The node count and the greatest depth are checked against the twin's. */
 #include "uts_tree.h"
 
 #include <string.h>
+#ifdef CREW_BENCH_HAVE_TBB
+#include "peer_tbb.h"
+#endif
 
 typedef struct uts_arg {
     const uts_tree *t;
@@ -84,6 +89,36 @@ static uts_count uts_omp(const uts_tree *t, uint64_t s, int depth, long lo,
 }
 #endif
 
+#ifdef CREW_BENCH_HAVE_TBB
+static void uts_tbb(void *p)
+{
+    uts_arg *a = p;
+    const uts_tree *t = a->t;
+    if (a->hi - a->lo == 1) {
+        uint64_t cs = uts_child_state(t, a->s, a->lo);
+        uts_count c = {1, (uint64_t)a->depth + 1};
+        long k = uts_children(t, cs, a->depth + 1);
+        if (k > 0) {
+            uts_arg sub = {t, cs, a->depth + 1, 0, k, {0, 0}};
+            uts_tbb(&sub);
+            uts_merge(&c, &sub.out);
+        }
+        a->out = c;
+        return;
+    }
+    long mid = a->lo + (a->hi - a->lo) / 2;
+    uts_arg l = {t, a->s, a->depth, a->lo, mid, {0, 0}};
+    uts_arg r = {t, a->s, a->depth, mid, a->hi, {0, 0}};
+    peer_tbb_group g;
+    peer_tbb_group_init(&g);
+    peer_tbb_group_run(&g, uts_tbb, &l);
+    uts_tbb(&r);
+    peer_tbb_group_wait(&g);
+    uts_merge(&l.out, &r.out);
+    a->out = l.out;
+}
+#endif
+
 static double uts_run(void *ctx, int impl, crew_pool *pool, unsigned workers,
                       fj_result *out)
 {
@@ -113,6 +148,17 @@ static double uts_run(void *ctx, int impl, crew_pool *pool, unsigned workers,
             return -1;
 #endif
             break;
+        case FJ_TBB: {
+#ifdef CREW_BENCH_HAVE_TBB
+            uts_arg root = {t, rs, 0, 0, k, {0, 0}};
+            if (peer_tbb_execute(workers, uts_tbb, &root) != 0)
+                return -1;
+            sub = root.out;
+#else
+            return -1;
+#endif
+            break;
+        }
         }
     }
     double secs = bench_now() - t0;

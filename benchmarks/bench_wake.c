@@ -5,7 +5,14 @@
  * for it. --n samples per implementation (default 2000), interleaved:
  *   impl=crew         2 workers, default spin_us;
  *   impl=crew_spin0   2 workers, spin_us = 0 (sleep at once when idle);
- *   impl=mutex_pool   2 workers blocked on the peer's condition variable.
+ *   impl=mutex_pool   2 workers blocked on the peer's condition variable;
+ *   impl=tbb          oneTBB: the task enqueued into a task_arena of 2
+ *                     worker threads as a task of a task_group (see
+ *                     bench_submit.c), the group waited for after the
+ *                     sample (untimed);
+ *   impl=libuv        libuv's thread pool, 2 threads: uv_queue_work on an
+ *                     event loop of the sampling thread, whose completion
+ *                     callback runs (uv_run) after the sample (untimed).
  * Lines give the median, 99th percentile and maximum in microseconds; for
  * crew also sleeps and wake calls per sample (crew_pool_stats), which show
  * that the workers really slept. A task that does not start within 5 s is
@@ -19,10 +26,21 @@
 #include <string.h>
 
 #include "peer_mutex_pool.h"
+#ifdef CREW_BENCH_HAVE_TBB
+#include "peer_tbb.h"
+#endif
+#ifdef CREW_BENCH_HAVE_UV
+#include "peer_uv.h"
+#endif
 
-enum { IMPL_CREW, IMPL_CREW_SPIN0, IMPL_MUTEX_POOL, NIMPLS };
+enum { IMPL_CREW, IMPL_CREW_SPIN0, IMPL_MUTEX_POOL, IMPL_TBB, IMPL_UV, NIMPLS };
 static const char *const impl_names[] = {"crew", "crew_spin0", "mutex_pool",
-                                         NULL};
+                                         "tbb",  "libuv",      NULL};
+
+/* Peer handles, opaque here so that the code needs no #ifdef where a
+ * peer is not built. */
+struct peer_tbb_exec;
+struct peer_uv_loop;
 
 #define GAP_NS 2000000L /* sleep before each sample */
 #define LOST_S 5
@@ -43,6 +61,8 @@ static void *probe_task(void *arg)
 typedef struct target {
     crew_pool *pool;
     peer_mutex_pool *mpool;
+    struct peer_tbb_exec *tbb;
+    struct peer_uv_loop *uv;
     double *us;
     unsigned spin_us;
     crew_stats before;
@@ -55,9 +75,25 @@ static double sample(target *t, int impl, probe *p)
     while (nanosleep(&gap, &gap) != 0 && errno == EINTR)
         ;
     double t0 = bench_now();
-    int rc = impl == IMPL_MUTEX_POOL
-                 ? peer_mutex_pool_post(t->mpool, probe_task, p)
-                 : crew_post(t->pool, probe_task, p);
+    int rc = 0;
+    switch (impl) {
+    case IMPL_MUTEX_POOL:
+        rc = peer_mutex_pool_post(t->mpool, probe_task, p);
+        break;
+    case IMPL_TBB:
+#ifdef CREW_BENCH_HAVE_TBB
+        rc = peer_tbb_exec_post(t->tbb, 0, probe_task, p);
+#endif
+        break;
+    case IMPL_UV:
+#ifdef CREW_BENCH_HAVE_UV
+        rc = peer_uv_post(t->uv, probe_task, p);
+#endif
+        break;
+    default:
+        rc = crew_post(t->pool, probe_task, p);
+        break;
+    }
     if (rc != 0) {
         fprintf(stderr, "crew-bench wake: impl=%s post: %s\n",
                 impl_names[impl], strerror(rc));
@@ -75,7 +111,22 @@ static double sample(target *t, int impl, probe *p)
                 impl_names[impl], LOST_S);
         exit(1);
     }
-    return (p->started - t0) * 1e6;
+    double us = (p->started - t0) * 1e6;
+    /* The peers' completion bookkeeping, outside the sample. */
+#ifdef CREW_BENCH_HAVE_TBB
+    if (impl == IMPL_TBB)
+        rc = peer_tbb_exec_wait(t->tbb);
+#endif
+#ifdef CREW_BENCH_HAVE_UV
+    if (impl == IMPL_UV)
+        rc = peer_uv_drain(t->uv);
+#endif
+    if (rc != 0) {
+        fprintf(stderr, "crew-bench wake: impl=%s: completion failed\n",
+                impl_names[impl]);
+        return -1;
+    }
+    return us;
 }
 
 int bench_wake(const bench_opts *o)
@@ -95,6 +146,21 @@ int bench_wake(const bench_opts *o)
             continue;
         if (i == IMPL_MUTEX_POOL) {
             t[i].mpool = peer_mutex_pool_create(workers);
+        } else if (i == IMPL_TBB) {
+#ifdef CREW_BENCH_HAVE_TBB
+            t[i].tbb = peer_tbb_exec_create(workers, 1);
+#else
+            printf("bench=wake impl=tbb skipped=1 reason=not_built_with_onetbb\n");
+            continue;
+#endif
+        } else if (i == IMPL_UV) {
+#ifdef CREW_BENCH_HAVE_UV
+            if (peer_uv_init(workers) == 0)
+                t[i].uv = peer_uv_loop_create(1);
+#else
+            printf("bench=wake impl=libuv skipped=1 reason=not_built_with_libuv\n");
+            continue;
+#endif
         } else {
             crew_config cfg;
             crew_config_default(&cfg);
@@ -105,7 +171,9 @@ int bench_wake(const bench_opts *o)
             t[i].pool = crew_pool_create(&cfg);
         }
         t[i].us = calloc((size_t)n, sizeof(double));
-        if ((t[i].pool == NULL && t[i].mpool == NULL) || t[i].us == NULL) {
+        if ((t[i].pool == NULL && t[i].mpool == NULL && t[i].tbb == NULL &&
+             t[i].uv == NULL) ||
+            t[i].us == NULL) {
             fprintf(stderr, "crew-bench wake: cannot set up impl=%s\n",
                     impl_names[i]);
             status = 1;
@@ -158,6 +226,12 @@ out:
         if (t[i].pool != NULL)
             crew_pool_destroy(t[i].pool);
         peer_mutex_pool_destroy(t[i].mpool);
+#ifdef CREW_BENCH_HAVE_TBB
+        peer_tbb_exec_destroy(t[i].tbb);
+#endif
+#ifdef CREW_BENCH_HAVE_UV
+        peer_uv_loop_destroy(t[i].uv);
+#endif
         free(t[i].us);
     }
     sem_destroy(&p.ran);
