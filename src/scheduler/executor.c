@@ -231,12 +231,20 @@ static int reserve_space(crew_pool *pool)
     }
 }
 
-/* Puts an item on the injection queue: the path of every outside thread. */
+/* Puts an item on the injection queue: the path of every outside thread.
+ * A crew_run root (NOCANCEL) takes its place in a bounded queue without
+ * waiting or failing: its caller blocks until it is done anyway, and
+ * API.md gives crew_run no EAGAIN. */
 static int inject(crew_pool *pool, const crew_inj_item *it)
 {
     int rc;
-    if (pool->cfg.queue_limit != 0 && (rc = reserve_space(pool)) != 0)
-        return rc;
+    const crew_job_ *job = it->kind == CREW_INJ_JOB ? it->ref : NULL;
+    if (pool->cfg.queue_limit != 0) {
+        if (job != NULL && (job->flags & CREW_JOB_NOCANCEL))
+            atomic_fetch_add_explicit(&pool->queued, 1, memory_order_seq_cst);
+        else if ((rc = reserve_space(pool)) != 0)
+            return rc;
+    }
     rc = crew_injector_push(&pool->inj, it);
     if (rc != 0) {
         if (pool->cfg.queue_limit != 0) {

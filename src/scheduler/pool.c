@@ -523,14 +523,16 @@ static void config_read(crew_config *out, const crew_config *in)
     crew_config_default(out);
     if (in == NULL)
         return;
-    size_t n = in->size == 0 ? sizeof(*in) : in->size;
+    int zeroed = in->size == 0; /* never through crew_config_default */
+    size_t n = zeroed ? sizeof(*in) : in->size;
     if (n > sizeof(*out))
         n = sizeof(*out);
     memcpy(out, in, n);
     out->size = sizeof(*out);
-    if (out->spin_us == 0 && n > offsetof(crew_config, spin_us))
-        out->spin_us = in->spin_us; /* an explicit 0: sleep at once */
-    if (n <= offsetof(crew_config, spin_us))
+    /* Fields past the caller's size take defaults; in a zeroed config,
+     * zeros mean defaults (API.md). After crew_config_default, a spin_us
+     * of 0 is the caller's: sleep at once. */
+    if (zeroed ? out->spin_us == 0 : n <= offsetof(crew_config, spin_us))
         out->spin_us = DEFAULT_SPIN_US;
     if (out->name == NULL)
         out->name = "crew";

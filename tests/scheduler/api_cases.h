@@ -14,7 +14,8 @@
     X(future_done_and_release_null)                                          \
     X(shutdown_is_idempotent)                                                \
     X(worker_hooks_run_once_per_worker)                                      \
-    X(crew_run_returns_the_result_and_from_a_worker_calls_directly)
+    X(crew_run_returns_the_result_and_from_a_worker_calls_directly)         \
+    X(crew_run_on_a_full_bounded_queue_waits_its_turn_not_eagain)
 
 API_CASES(CREW_DECLARE_CASE)
 #endif

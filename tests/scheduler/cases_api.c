@@ -3,6 +3,7 @@
 #include "api_cases.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -297,6 +298,54 @@ int crew_run_returns_the_result_and_from_a_worker_calls_directly(void)
     CHECK(crew_run(p, identity, IP(42), &r) == 0 && PI(r) == 42);
     CHECK(crew_run(p, identity, IP(42), NULL) == 0);
     CHECK(crew_run(p, nested_run, p, &r) == 0 && PI(r) == 11);
+    CHECK(crew_pool_destroy(p) == 0);
+    return 0;
+}
+
+typedef struct run_call {
+    crew_pool *pool;
+    _Atomic int rc; /* -1 until crew_run returns */
+    void *result;
+} run_call;
+
+static void *call_crew_run(void *arg)
+{
+    run_call *c = arg;
+    void *r = NULL;
+    int rc = crew_run(c->pool, identity, IP(4), &r);
+    c->result = r;
+    atomic_store(&c->rc, rc);
+    return NULL;
+}
+
+int crew_run_on_a_full_bounded_queue_waits_its_turn_not_eagain(void)
+{
+    atomic_store(&hold, 1);
+    crew_pool *p = test_pool(1, 1, false); /* one place, never blocks */
+    CHECK(p != NULL);
+    crew_future *busy = crew_submit(p, held, IP(1)); /* the worker holds it */
+    CHECK(busy != NULL);
+    test_sleep_ms(10);
+    crew_future *queued = crew_submit(p, identity, IP(2)); /* fills the place */
+    CHECK(queued != NULL);
+    errno = 0;
+    CHECK(crew_submit(p, identity, IP(3)) == NULL && errno == EAGAIN);
+    /* The queue is full: crew_run must queue its root anyway and wait. */
+    run_call c = {.pool = p};
+    atomic_init(&c.rc, -1);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, call_crew_run, &c) == 0);
+    test_sleep_ms(20);
+    int early = atomic_load(&c.rc);
+    atomic_store(&hold, 0);
+    pthread_join(t, NULL);
+    CHECKF(early == -1, "crew_run returned %d while the queue was full", early);
+    CHECK(atomic_load(&c.rc) == 0 && PI(c.result) == 4);
+    void *r = NULL;
+    CHECK(crew_future_wait(busy, NULL) == 0 && crew_future_wait(queued, &r) == 0);
+    CHECK(PI(r) == 2);
+    crew_future_release(busy);
+    crew_future_release(queued);
     CHECK(crew_pool_destroy(p) == 0);
     return 0;
 }
