@@ -247,14 +247,9 @@ static int inject(crew_pool *pool, const crew_inj_item *it)
     }
     rc = crew_injector_push(&pool->inj, it);
     if (rc != 0) {
-        if (pool->cfg.queue_limit != 0) {
-            atomic_fetch_sub_explicit(&pool->queued, 1, memory_order_seq_cst);
-            /* We may have taken the place a blocked producer waits for. */
-            if (atomic_load_explicit(&pool->space_waiters, memory_order_seq_cst) > 0) {
-                atomic_fetch_add_explicit(&pool->space_event, 1, memory_order_release);
-                crew_futex_wake(&pool->space_event, 1);
-            }
-        }
+        /* We may have taken the place a blocked producer waits for. */
+        if (pool->cfg.queue_limit != 0)
+            crew_release_queue_places(pool, 1);
         return rc;
     }
     crew_wake_one(pool);
@@ -293,7 +288,6 @@ int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external)
         enqueue_inside(w, job);
         return 0;
     }
-    job->flags |= CREW_JOB_EXTERNAL;
     crew_inj_item it = {NULL, NULL, job, CREW_INJ_JOB};
     return inject(pool, &it);
 }

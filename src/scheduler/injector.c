@@ -215,11 +215,6 @@ unsigned crew_injector_pop_batch(crew_injector *q, crew_inj_item *out,
     }
 }
 
-int crew_injector_pop(crew_injector *q, crew_inj_item *out)
-{
-    return (int)crew_injector_pop_batch(q, out, 1, 1);
-}
-
 int crew_injector_pop_claimed(crew_injector *q, crew_inj_item *out)
 {
     unsigned spins = 0;

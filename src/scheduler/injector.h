@@ -80,9 +80,6 @@ void crew_injector_destroy(crew_injector *q);
 int crew_injector_push(crew_injector *q, const crew_inj_item *item);
 /* The same, even when closed (shutdown putting back a crew_run root). */
 int crew_injector_push_even_closed(crew_injector *q, const crew_inj_item *item);
-/* Any thread. 1 and the oldest item in *out, or 0 when the queue was
- * empty. Works after close too (to drain). */
-int crew_injector_pop(crew_injector *q, crew_inj_item *out);
 /* Any thread. Up to max (<= CREW_INJ_SLOTS) of the oldest items with one
  * claim, in order; how many. Takes only a run of items already written,
  * and at most 1 + (run - 1) / share of it, so that other consumers get

@@ -38,8 +38,7 @@ enum {
 enum {
     CREW_JOB_SERIAL = 1u << 8,   /* spawned outside a worker: run at sync */
     CREW_JOB_UNQUEUED = 1u << 9, /* could not be published: run at sync */
-    CREW_JOB_EXTERNAL = 1u << 10, /* submitted from outside the pool */
-    CREW_JOB_NOCANCEL = 1u << 11, /* crew_run's root task: always runs */
+    CREW_JOB_NOCANCEL = 1u << 10, /* crew_run's root task: always runs */
 };
 /* The slot of a task that is not private: always NULL. */
 #define CREW_NO_SLOT CREW_PRIVATE_SPAWNS_
@@ -129,7 +128,6 @@ struct crew_pool {
     uint64_t trace_origin; /* the pool's creation, in trace time */
 
     _Alignas(64) _Atomic int stopping; /* destroy: workers exit when quiet */
-    _Atomic int shut_down;
     pthread_mutex_t lifecycle; /* shutdown/destroy only: never on a hot path */
 };
 
@@ -163,6 +161,8 @@ unsigned crew_sleepers_after_publish(crew_pool *pool);
  * published, so a waiter that sees the old floor also sees the job done). */
 int64_t crew_floor_enter(crew_worker *w);
 void crew_floor_leave(crew_worker *w, int64_t saved);
+/* A bounded queue has n places free again: wake waiting producers. */
+void crew_release_queue_places(crew_pool *pool, unsigned n);
 /* Leapfrogging: steal from runner only items pushed since its current job
  * began, unless awaited (the job waited for) is done by then. 0, EAGAIN
  * (lost a race) or ENOENT. */

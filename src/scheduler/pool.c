@@ -133,6 +133,32 @@ void crew_floor_leave(crew_worker *w, int64_t saved)
     atomic_store_explicit(&w->floor, saved, memory_order_release);
 }
 
+/* One steal from victim's deque (at or above floor, unless veto says no)
+ * with its bookkeeping: the trace, the counters, and, when the victim's
+ * public part was empty, a request that its owner publish a private
+ * spawn (it looks at that flag in spawn). 0, EAGAIN (lost a race) or
+ * ENOENT. */
+static int steal_counted(crew_worker *thief, crew_worker *victim, int64_t floor,
+                         int (*veto)(void *), void *veto_arg, crew_job_ **out)
+{
+    void *x;
+    crew_steal_result r = crew_deque_steal_above(&victim->deque, floor, veto, veto_arg, &x);
+    if (r == CREW_STEAL_OK) {
+        /* A spawned task's owner learns who runs it in crew_run_job, once
+         * the thief's floor is set for it. */
+        crew_trace_event *ev = crew_trace(thief, CREW_TRACE_STEAL);
+        if (ev != NULL)
+            ev->arg = victim->index;
+        crew_stat_add(&thief->stats.steals, 1);
+        *out = x;
+        return 0;
+    }
+    crew_stat_add(&thief->stats.failed_steals, 1);
+    if (r == CREW_STEAL_EMPTY && !__atomic_load_n(&victim->hot.request, __ATOMIC_RELAXED))
+        __atomic_store_n(&victim->hot.request, 1, __ATOMIC_RELAXED);
+    return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
+}
+
 int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *awaited,
                        int (*done)(crew_job_ *), crew_job_ **out)
 {
@@ -145,50 +171,15 @@ int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *await
      * only with that completion, so the veto refuses it. */
     if (done(awaited))
         return ENOENT;
-    void *x;
-    crew_steal_result r = crew_deque_steal_above(&runner->deque, floor,
-                                                 (int (*)(void *))done, awaited, &x);
-    if (r == CREW_STEAL_OK) {
-        crew_trace_event *ev = crew_trace(thief, CREW_TRACE_STEAL);
-        if (ev != NULL)
-            ev->arg = runner->index;
-        crew_stat_add(&thief->stats.steals, 1);
-        *out = x;
-        return 0;
-    }
-    crew_stat_add(&thief->stats.failed_steals, 1);
-    if (r == CREW_STEAL_EMPTY && !__atomic_load_n(&runner->hot.request, __ATOMIC_RELAXED))
-        __atomic_store_n(&runner->hot.request, 1, __ATOMIC_RELAXED);
-    return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
+    return steal_counted(thief, runner, floor, (int (*)(void *))done, awaited, out);
 }
 
 /* ---- finding work ---- */
 
 int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out)
 {
-    void *x;
-    crew_steal_result r = crew_deque_steal(&victim->deque, &x);
-    if (r == CREW_STEAL_OK) {
-        /* A spawned task's owner learns who runs it in crew_run_job, once
-         * the thief's floor is set for it. */
-        crew_trace_event *ev = crew_trace(thief, CREW_TRACE_STEAL);
-        if (ev != NULL)
-            ev->arg = victim->index;
-        crew_stat_add(&thief->stats.steals, 1);
-        *out = x;
-        return 0;
-    }
-    crew_stat_add(&thief->stats.failed_steals, 1);
-    if (r == CREW_STEAL_EMPTY &&
-        !__atomic_load_n(&victim->hot.request, __ATOMIC_RELAXED)) {
-        /* Its public part is empty: ask the owner to publish one of its
-         * private spawns (it looks at this flag in spawn). */
-        __atomic_store_n(&victim->hot.request, 1, __ATOMIC_RELAXED);
-    }
-    return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
+    return steal_counted(thief, victim, INT64_MIN, NULL, NULL, out);
 }
-
-static void release_queue_places(crew_pool *pool, unsigned n);
 
 /* ---- batches from the injection queue ---- */
 
@@ -242,7 +233,7 @@ static unsigned batch_refill(crew_worker *w)
     /* Release: takers that see the new generation see its items. */
     atomic_store_explicit(&b->ctl, (gen << 16) | n, memory_order_release);
     if (pool->cfg.queue_limit != 0)
-        release_queue_places(pool, n);
+        crew_release_queue_places(pool, n);
     /* Batch-mates others could run, or more queued work: wake a sleeper
      * (a chain: one post never wakes everybody, a burst gets every
      * worker). The RMW read orders our refill before it. */
@@ -301,7 +292,7 @@ static int run_stolen_batch_item(crew_worker *w)
 /* A bounded queue has room again: wake one waiting producer. The seq_cst
  * pair (this decrement, the producer's increment of space_waiters) is the
  * same handshake as the workers' sleep. */
-static void release_queue_places(crew_pool *pool, unsigned n)
+void crew_release_queue_places(crew_pool *pool, unsigned n)
 {
     atomic_fetch_sub_explicit(&pool->queued, n, memory_order_seq_cst);
     if (atomic_load_explicit(&pool->space_waiters, memory_order_seq_cst) > 0) {
@@ -739,7 +730,7 @@ int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
         crew_job_ *roots = NULL;
         while (crew_injector_pop_claimed(&pool->inj, &it)) {
             if (pool->cfg.queue_limit != 0)
-                release_queue_places(pool, 1);
+                crew_release_queue_places(pool, 1);
             cancel_or_keep(pool, &it, &roots);
         }
         /* Items workers claimed into their batches have not started
@@ -753,7 +744,6 @@ int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
         wake_all(pool);
     }
     wait_quiet(pool);
-    atomic_store_explicit(&pool->shut_down, 1, memory_order_release);
     pthread_mutex_unlock(&pool->lifecycle);
     return 0;
 }
