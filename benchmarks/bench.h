@@ -47,6 +47,11 @@ int bench_selected(const bench_opts *o, const char *name);
 
 /* --impl names one of `names` (NULL-terminated), or is absent; otherwise
  * prints the choices and returns -1. */
+/* A crew pool of `workers` workers with the default configuration, or
+ * NULL after printing why (prefixed by the workload's name). */
+struct crew_pool;
+struct crew_pool *bench_pool_create(const char *workload, unsigned workers);
+
 int bench_check_impl(const bench_opts *o, const char *workload,
                      const char *const *names);
 

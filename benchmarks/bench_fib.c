@@ -293,13 +293,8 @@ int bench_fib(const bench_opts *o)
     int status = 0;
     int raw_attr_ready = 0;
     for (int p = 0; p < npools; p++) {
-        crew_config cfg;
-        crew_config_default(&cfg);
-        cfg.workers = worker_counts[p];
-        pools[p] = crew_pool_create(&cfg);
+        pools[p] = bench_pool_create("fib", worker_counts[p]);
         if (pools[p] == NULL) {
-            fprintf(stderr, "crew-bench fib: crew_pool_create: %s\n",
-                    strerror(errno));
             status = 1;
             goto out;
         }

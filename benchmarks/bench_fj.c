@@ -137,13 +137,8 @@ int fj_bench(const bench_opts *o, const fj_spec *sp)
     cells[ncells++] = (cell){.impl = FJ_SEQ, .workers = 1};
     for (int p = 0; p < npools; p++) {
         if (want_crew) {
-            crew_config cfg;
-            crew_config_default(&cfg);
-            cfg.workers = counts[p];
-            pools[p] = crew_pool_create(&cfg);
+            pools[p] = bench_pool_create(sp->name, counts[p]);
             if (pools[p] == NULL) {
-                fprintf(stderr, "crew-bench %s: crew_pool_create: %s\n",
-                        sp->name, strerror(errno));
                 status = 1;
                 goto out;
             }

@@ -182,14 +182,9 @@ int bench_for(const bench_opts *o)
     static double t[2][NIMPL][MAX_REPEAT];
     crew_pool *pools[2];
     for (int w = 0; w < 2; w++) {
-        crew_config c;
-        crew_config_default(&c);
-        c.workers = counts[w];
-        pools[w] = crew_pool_create(&c);
-        if (pools[w] == NULL) {
-            fprintf(stderr, "crew-bench for: cannot create a pool\n");
+        pools[w] = bench_pool_create("for", counts[w]);
+        if (pools[w] == NULL)
             return 1;
-        }
 #ifdef CREW_BENCH_HAVE_TBB
         if (peer_tbb_prepare(counts[w]) != 0) {
             fprintf(stderr, "crew-bench for: cannot create a oneTBB arena\n");

@@ -279,13 +279,8 @@ int bench_graph(const bench_opts *o)
     memset(&wide, 0, sizeof wide);
     int status = 0;
     for (int p = 0; p < npools; p++) {
-        crew_config cfg;
-        crew_config_default(&cfg);
-        cfg.workers = worker_counts[p];
-        pools[p] = crew_pool_create(&cfg);
+        pools[p] = bench_pool_create("graph", worker_counts[p]);
         if (pools[p] == NULL) {
-            fprintf(stderr, "crew-bench graph: crew_pool_create: %s\n",
-                    strerror(errno));
             status = 1;
             goto out;
         }

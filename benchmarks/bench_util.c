@@ -1,6 +1,9 @@
 /* crew-bench: helpers the scheduler workloads share. */
 #include "bench.h"
 
+#include <crew.h>
+#include <errno.h>
+
 #include <string.h>
 
 bench_summary bench_summarize(double *v, size_t n)
@@ -48,4 +51,15 @@ int bench_check_impl(const bench_opts *o, const char *workload,
         fprintf(stderr, " %s", names[i]);
     fprintf(stderr, "\n");
     return -1;
+}
+
+struct crew_pool *bench_pool_create(const char *workload, unsigned workers)
+{
+    crew_config cfg;
+    crew_config_default(&cfg);
+    cfg.workers = workers;
+    crew_pool *pool = crew_pool_create(&cfg);
+    if (pool == NULL)
+        fprintf(stderr, "crew-bench %s: crew_pool_create: %s\n", workload, strerror(errno));
+    return pool;
 }
