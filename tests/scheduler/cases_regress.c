@@ -14,13 +14,6 @@ static crew_future *rF, *rP;
 static _Atomic int r_f_started, r_p_running;
 static _Atomic long r_j_rc;
 
-static void spin_until(_Atomic int *flag)
-{
-    double t0 = test_now_s();
-    while (!atomic_load(flag) && test_now_s() - t0 < 2)
-        ;
-}
-
 static void *r_nop(void *a)
 {
     return a;
@@ -39,7 +32,7 @@ static void *r_ftask_waits_p(void *a)
 {
     (void)a;
     atomic_store(&r_f_started, 1);
-    spin_until(&r_p_running);
+    test_spin_until(&r_p_running);
     crew_future_wait(rP, NULL);
     return NULL;
 }
@@ -55,7 +48,7 @@ static void *r_popfloor_root(void *a)
 {
     (void)a;
     rF = crew_submit(rp, r_ftask_waits_p, NULL); /* the other worker takes it */
-    spin_until(&r_f_started);
+    test_spin_until(&r_f_started);
     crew_task j;
     crew_spawn(&j, r_jtask, NULL);
     rP = crew_submit(rp, r_ptask, NULL); /* publishes j, pushes P above it */
@@ -115,7 +108,7 @@ static void *r_entry_root(void *a)
 {
     (void)a;
     rF = crew_submit(rp, r_ftask_spawns, NULL);
-    spin_until(&r_f_started);
+    test_spin_until(&r_f_started);
     crew_task A;
     crew_spawn(&A, r_atask, NULL);
     crew_post(rp, r_nop, NULL); /* publishes A */

@@ -663,9 +663,7 @@ static void *rg_q(void *arg)
  * afterwards with a still queued under it. */
 static void *rg_b(void *arg)
 {
-    double t0 = test_now_s();
-    while (!atomic_load(&rg_q_done) && test_now_s() - t0 < 2)
-        ;
+    test_spin_until(&rg_q_done);
     test_sleep_ms(10);
     return arg;
 }
@@ -676,9 +674,7 @@ static void *rg_frame(void *arg)
     atomic_store(&rg_q_started, 0);
     atomic_store(&rg_q_done, 0);
     crew_group_post(rg_group, rg_q, NULL); /* stolen by the other worker */
-    double t0 = test_now_s();
-    while (!atomic_load(&rg_q_started) && test_now_s() - t0 < 2)
-        ;
+    test_spin_until(&rg_q_started);
     crew_task a, b;
     crew_spawn(&a, rg_value, IP(1));
     crew_spawn(&b, rg_b, IP(2));
@@ -709,9 +705,7 @@ static void *rg_wait_group(void *arg)
 {
     (void)arg;
     /* Wait for the post, so that the group is not idle yet (bounded). */
-    double t0 = test_now_s();
-    while (!atomic_load(&rg_flag) && test_now_s() - t0 < 2)
-        ;
+    test_spin_until(&rg_flag);
     return IP(crew_group_wait(rg_group));
 }
 
@@ -788,9 +782,7 @@ static void *lf_X(void *arg)
 {
     crew_pool *p = arg;
     lf_future = crew_submit(p, lf_F, NULL);
-    double t0 = test_now_s();
-    while (!atomic_load(&lf_f_started) && test_now_s() - t0 < 2)
-        ;
+    test_spin_until(&lf_f_started);
     crew_task a;
     crew_spawn(&a, lf_a, NULL);
     crew_post(p, lf_nop, NULL); /* makes `a` public on this worker's deque */

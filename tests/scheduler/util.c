@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <stdatomic.h>
+
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +21,13 @@ void test_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
+}
+
+void test_spin_until(_Atomic int *flag)
+{
+    double t0 = test_now_s();
+    while (!atomic_load(flag) && test_now_s() - t0 < 2)
+        ;
 }
 
 crew_pool *test_pool(unsigned workers, size_t queue_limit, bool block)

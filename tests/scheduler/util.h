@@ -15,4 +15,7 @@ long test_fib_seq(long n);
 /* CPU time of every thread of this process but the caller, in ticks. */
 long test_other_threads_cpu_ticks(void);
 void test_sleep_ms(long ms);
+/* Spins until *flag is set, or 2 s pass (a test then fails on its own
+ * check rather than hanging). */
+void test_spin_until(_Atomic int *flag);
 #endif
