@@ -47,15 +47,20 @@ int bench_selected(const bench_opts *o, const char *name);
 
 /* --impl names one of `names` (NULL-terminated), or is absent; otherwise
  * prints the choices and returns -1. */
+int bench_check_impl(const bench_opts *o, const char *workload,
+                     const char *const *names);
+
 /* A crew pool of `workers` workers with the default configuration, or
  * NULL after printing why (prefixed by the workload's name). */
 struct crew_pool;
 struct crew_pool *bench_pool_create(const char *workload, unsigned workers);
 
-int bench_check_impl(const bench_opts *o, const char *workload,
-                     const char *const *names);
+/* main.c: whether `name` is one of BENCH_WORKLOADS. */
+int bench_known_workload(const char *name);
+/* report.c: `crew-bench report`. */
+int bench_report_main(int quick, const char *out, unsigned workers);
 
-/* The sequential twin of fib, in its own translation unit (seq_fib.c) so
+/* The sequential twin of fib, in its own translation unit (seq/fib.c) so
  * no caller can inline or specialize it: plain recursive calls. */
 long seq_fib(long n);
 

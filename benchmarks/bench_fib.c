@@ -1,5 +1,5 @@
 /* crew-bench fib: fork-join fib(n) with no cutoff, the pure cost of a
- * spawn/sync pair, against its sequential twin seq_fib (seq_fib.c).
+ * spawn/sync pair, against its sequential twin seq_fib (seq/fib.c).
  *   impl=seq             seq_fib(n), a plain recursive function;
  *   impl=crew            API.md's example: crew_spawn + crew_sync;
  *   impl=crew_sync_call  the same, syncing with crew_sync_call(&t, fib),
@@ -9,7 +9,7 @@
  *                        `single`; no cutoff (when the build has OpenMP);
  *   impl=tbb             oneTBB's own example: a tbb::task_group per call,
  *                        run(fib(n-1)), fib(n-2) called, wait; no cutoff;
- *                        in a task_arena of W threads (peer_tbb.cpp, when
+ *                        in a task_arena of W threads (peers/tbb.cpp, when
  *                        the build has oneTBB);
  *   impl=raw_threads     a thread per spawn: pthread_create for fib(n-1)
  *                        and pthread_join, in the top RAW_CUTOFF_DEPTH (10)
@@ -43,7 +43,7 @@
 #include <omp.h>
 #endif
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 
 enum { IMPL_SEQ, IMPL_CREW, IMPL_CREW_CALL, IMPL_OMP, IMPL_TBB, IMPL_RAW, NIMPLS };

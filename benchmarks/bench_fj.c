@@ -9,7 +9,7 @@
 #include <omp.h>
 #endif
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 
 static const char *const impl_names[] = {"seq", "crew", "omp_tasks", "tbb", NULL};

@@ -6,7 +6,7 @@
  * implementation on a worker count) and returns the seconds it took, its
  * untimed setup excluded. The harness creates one crew pool per worker
  * count (1 and --workers, default 2), and one oneTBB arena per worker
- * count when the build has oneTBB (peer_tbb.h), before timing, runs one
+ * count when the build has oneTBB (peers/tbb.h), before timing, runs one
  * untimed warm-up of every cell, then --repeat rounds in which every cell
  * runs once, interleaved (seq, crew/1, omp_tasks/1, tbb/1, crew/N,
  * omp_tasks/N, tbb/N), with a short pause between cells so that one
@@ -117,7 +117,7 @@ static inline int nq_children(const nq_node *node, nq_node *kids)
 }
 
 /* matmul: C += A * B on s x s blocks of matrices with row length ld.
- * matmul_base multiplies one base block (in seq_matmul.c: the kernel both
+ * matmul_base multiplies one base block (in seq/matmul.c: the kernel both
  * the twin and the parallel versions call, so every element sums its
  * products in the same order, k = 0, 1, ..., n-1). */
 #define MM_BASE 64
@@ -126,7 +126,7 @@ void seq_matmul(double *c, const double *a, const double *b, long s, long ld);
 
 /* sort: sorts a[0, n) into a (to_tmp 0) or into tmp (to_tmp 1), using
  * tmp[0, n) as scratch; merge_seq merges two sorted runs into out;
- * sort_base sorts a small range in place; both in seq_sort.c. */
+ * sort_base sorts a small range in place; both in seq/sort.c. */
 #define SORT_BASE 2048  /* sort_base below this many elements */
 #define MERGE_BASE 4096 /* merge_seq below this many output elements */
 void seq_msort(int *a, int *tmp, long n, int to_tmp);

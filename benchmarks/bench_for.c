@@ -10,7 +10,7 @@
  *   tbb          tbb::parallel_for over a blocked_range with the default
  *                (auto) partitioner, a chunk's sum added to its thread's
  *                padded partial, in a task_arena of W threads; when the
- *                build found oneTBB (peer_tbb.cpp);
+ *                build found oneTBB (peers/tbb.cpp);
  *   tbb_reduce   tbb::parallel_reduce over the same range.
  * Every implementation sums a subrange with the same function (seq_sum;
  * oneTBB calls it through a pointer, once per chunk).
@@ -28,7 +28,7 @@
 #include <omp.h>
 #endif
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 
 #define MAX_REPEAT 64

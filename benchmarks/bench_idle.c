@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer_mutex_pool.h"
+#include "peers/mutex_pool.h"
 
 enum { IMPL_CREW, IMPL_MUTEX_POOL, NIMPLS };
 static const char *const impl_names[] = {"crew", "mutex_pool", NULL};

@@ -1,7 +1,7 @@
 /* crew-bench matmul: C = A * B for n x n matrices of doubles (default
  * n = 1024; n must be MM_BASE = 64 times a power of two), by recursive
  * quadrant splitting down to 64 x 64 base blocks (matmul_base,
- * seq_matmul.c). At each level the eight quadrant products run in two
+ * seq/matmul.c). At each level the eight quadrant products run in two
  * phases of four independent products (each writes its own quadrant of
  * C); the second phase starts after the first is synced, so no two tasks
  * write one element, and every element sums its products in k order.
@@ -10,7 +10,7 @@
  *              synced (crew_sync_call): every level down to the base;
  *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff;
  *   tbb        the same with a tbb::task_group per phase: run three
- *              products, call the fourth, wait (peer_tbb.h); no cutoff.
+ *              products, call the fourth, wait (peers/tbb.h); no cutoff.
  * A and B are seeded random values in [-1, 1); C is zeroed before every
  * run (untimed). The result is a checksum of C's bits, which must equal
  * the twin's exactly. */
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 
 typedef struct mm_ctx {

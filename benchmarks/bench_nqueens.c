@@ -2,7 +2,7 @@
  * (default n = 12: 14200), BOTS's search: a node is a board with queens
  * in its first rows; its children are the safe placements in the next
  * row, each a copy of the board (nq_children, bench_fj.h).
- *   seq        seq_nqueens (seq_nqueens.c): each child a recursive call;
+ *   seq        seq_nqueens (seq/nqueens.c): each child a recursive call;
  *   crew       every child but the last is a task (crew_spawn), the last
  *              is called directly, then the tasks are synced in reverse
  *              order (crew_sync_call): the whole search tree is spawned,
@@ -13,13 +13,13 @@
  *              cutoff either (printed as cutoff=none);
  *   tbb        the same tree with a tbb::task_group per node that has
  *              more than one child: run per spawned child, the last one
- *              called, then wait (peer_tbb.h); no cutoff either.
+ *              called, then wait (peers/tbb.h); no cutoff either.
  * The count is checked against the twin's and against the known value. */
 #include "bench_fj.h"
 
 #include <string.h>
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 
 static const long known[] = {1, 1, 0, 0, 2, 10, 4, 40, 92, 352, 724, 2680,

@@ -5,14 +5,14 @@
  * found by binary search) and the two sides merge as two tasks. Ranges of
  * at most 2048 elements are sorted by sort_base (quicksort + insertion
  * sort), merges of at most 4096 outputs by merge_seq (both in
- * seq_sort.c); each level alternates between the array and one scratch
+ * seq/sort.c); each level alternates between the array and one scratch
  * buffer, so nothing is copied back.
  *   seq        seq_msort: the same recursion with plain calls;
  *   crew       one half (one side of a merge) spawned, the other called,
  *              then synced (crew_sync_call), at every level;
  *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff;
  *   tbb        the same with a tbb::task_group per split: run one half,
- *              call the other, wait (peer_tbb.h); no cutoff.
+ *              call the other, wait (peers/tbb.h); no cutoff.
  * The input is copied into the array before every run (untimed). Each
  * run's output must be sorted, hold the input's elements (a multiset
  * hash), and have the twin's checksum (a hash of every position). */
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 
 typedef struct sort_ctx {

@@ -10,14 +10,14 @@
  *   impl=raw_threads  pthread_create + pthread_join per task, on a smaller
  *                     N (N/50, at most 20,000): it is that slow. Its
  *                     lines say workers=0: each task is its own thread;
- *   impl=tbb          oneTBB (peer_tbb.cpp): a task_arena of W worker
+ *   impl=tbb          oneTBB (peers/tbb.cpp): a task_arena of W worker
  *                     threads and a task_group per producer; a producer
  *                     enqueues each task into the arena as a task of its
  *                     group (arena.enqueue(group.defer(task))), never
  *                     joining the arena; after the last task ran, the
  *                     groups are waited for (arena.execute(group.wait)),
  *                     inside the clock;
- *   impl=libuv        libuv's thread pool (peer_uv.c), UV_THREADPOOL_SIZE
+ *   impl=libuv        libuv's thread pool (peers/uv.c), UV_THREADPOOL_SIZE
  *                     = W: each producer thread is the thread of its own
  *                     event loop (uv_queue_work may only be called there),
  *                     queues each task with uv_queue_work (on a request of
@@ -41,12 +41,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer_mutex_pool.h"
+#include "peers/mutex_pool.h"
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 #ifdef CREW_BENCH_HAVE_UV
-#include "peer_uv.h"
+#include "peers/uv.h"
 #endif
 
 enum {

@@ -12,20 +12,20 @@
  *            levels deep;
  * both with 32 mix rounds per child state (about 100 ns of work per node
  * here; the rounds are part of the tree's definition, as is the seed).
- *   seq        seq_uts_range (seq_uts.c), plain calls;
+ *   seq        seq_uts_range (seq/uts.c), plain calls;
  *   crew       the children of a node walked by range halving, the left
  *              half spawned, the right half called, then synced
  *              (crew_sync_call): k - 1 spawns for k children, down to the
  *              leaves, no cutoff;
  *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff;
  *   tbb        the same with a tbb::task_group per halving: run the left
- *              half, call the right half, wait (peer_tbb.h); no cutoff.
+ *              half, call the right half, wait (peers/tbb.h); no cutoff.
  * The node count and the greatest depth are checked against the twin's. */
 #include "uts_tree.h"
 
 #include <string.h>
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 
 typedef struct uts_arg {

@@ -25,12 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer_mutex_pool.h"
+#include "peers/mutex_pool.h"
 #ifdef CREW_BENCH_HAVE_TBB
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 #endif
 #ifdef CREW_BENCH_HAVE_UV
-#include "peer_uv.h"
+#include "peers/uv.h"
 #endif
 
 enum { IMPL_CREW, IMPL_CREW_SPIN0, IMPL_MUTEX_POOL, IMPL_TBB, IMPL_UV, NIMPLS };

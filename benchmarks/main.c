@@ -13,23 +13,6 @@ typedef struct workload {
 static const workload workloads[] = {BENCH_WORKLOADS(BENCH_ENTRY)};
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-double bench_median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    if (n == 0)
-        return 0;
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-int bench_known_workload(const char *name);
-int bench_report_main(int quick, const char *out, unsigned workers);
-
 int bench_known_workload(const char *name)
 {
     for (size_t i = 0; i < NWORKLOADS; i++)

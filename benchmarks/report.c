@@ -367,10 +367,6 @@ static void write_speedup_svg(const char *dir)
     fclose(f);
 }
 
-/* main.c: whether crew-bench has a workload of that name. */
-int bench_known_workload(const char *name);
-int bench_report_main(int quick, const char *out, unsigned workers);
-
 int bench_report_main(int quick, const char *out, unsigned workers)
 {
     const char *dir = out != NULL ? out : "bench-report";

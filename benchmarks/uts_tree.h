@@ -90,7 +90,7 @@ static inline void uts_merge(uts_count *into, const uts_count *c)
  * counts it and walks its own children. So a node with k children makes
  * k - 1 spawns, and a thief takes the larger remaining share of a wide
  * node (the binomial root's b0 children) at once.
- * The sequential twin (seq_uts.c): the counts of the subtrees of children
+ * The sequential twin (seq/uts.c): the counts of the subtrees of children
  * [lo, hi) of the node with state s at depth `depth`. */
 uts_count seq_uts_range(const uts_tree *t, uint64_t s, int depth, long lo,
                         long hi);

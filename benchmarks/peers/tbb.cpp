@@ -1,6 +1,6 @@
-// The oneTBB peer of crew-bench: see peer_tbb.h. The only C++ file of
+// The oneTBB peer of crew-bench: see peers/tbb.h. The only C++ file of
 // the project; compiled only when Meson finds oneTBB and a C++ compiler.
-#include "peer_tbb.h"
+#include "peers/tbb.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,4 +1,4 @@
-/* The oneTBB peer of crew-bench (peer_tbb.cpp, C++; built only when Meson
+/* The oneTBB peer of crew-bench (peers/tbb.cpp, C++; built only when Meson
  * finds oneTBB and a C++ compiler, which defines CREW_BENCH_HAVE_TBB).
  * The C workloads reach oneTBB through this C interface only.
  *

@@ -1,5 +1,5 @@
-/* The libuv peer: see peer_uv.h. */
-#include "peer_uv.h"
+/* The libuv peer: see peers/uv.h. */
+#include "peers/uv.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* The libuv peer of crew-bench (peer_uv.c; built only when Meson finds
+/* The libuv peer of crew-bench (peers/uv.c; built only when Meson finds
  * libuv, which defines CREW_BENCH_HAVE_UV): libuv's thread pool, reached
  * the only way libuv offers, uv_queue_work on an event loop.
  *

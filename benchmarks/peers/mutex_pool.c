@@ -1,7 +1,7 @@
-/* The mutex + condition variable pool (see peer_mutex_pool.h). The queue is
+/* The mutex + condition variable pool (see peers/mutex_pool.h). The queue is
  * a ring that doubles when full, so a post mallocs nothing once the ring has
  * grown to the run's size: the peer pays for its lock, not for malloc. */
-#include "peer_mutex_pool.h"
+#include "peers/mutex_pool.h"
 
 #include <errno.h>
 #include <pthread.h>
