@@ -262,9 +262,10 @@ static int inject(crew_pool *pool, const crew_inj_item *it)
 static void enqueue_inside(crew_worker *w, crew_job_ *job)
 {
     crew_stat_add(&w->stats.internal_accepted, 1);
-    crew_publish_all_private(w);
-    if (crew_deque_push(&w->deque, job) != 0) {
-        crew_run_job(w, job); /* no memory to queue it: run it now */
+    /* No memory to queue it (or to publish the spawns below it, which must
+     * stay older than anything public): run it now. */
+    if (!crew_publish_all_private(w) || crew_deque_push(&w->deque, job) != 0) {
+        crew_run_job(w, job);
         return;
     }
     /* Wake a sleeper for it. The RMW read orders our push before it, so a

@@ -30,25 +30,32 @@ int crew_publish_oldest_private(crew_worker *w)
     /* The spawn fast path wrote only fn and arg: fill in the rest before
      * the push's release makes the record visible to thieves. */
     crew_job_ *j = h->priv[h->priv_lo];
-    h->priv[h->priv_lo] = NULL;
     j->finish = NULL;
     j->state = CREW_SPAWN_PENDING;
-    j->flags = CREW_NO_SLOT; /* its sync must not find it private */
     j->runner = NULL;
+    /* The task leaves the private prefix only once it is public: if the
+     * deque cannot grow, its slot and its flags (which name the slot) are
+     * untouched, so it stays private and its sync takes it back. */
     if (crew_deque_push(&w->deque, j) != 0)
-        return 0; /* no memory: it stays private and runs at its sync */
+        return 0;
+    /* After the push a thief may run j, but flags is the owner's alone (a
+     * thief writes result, state and runner), and j's sync cannot run
+     * before we return. */
+    h->priv[h->priv_lo] = NULL;
+    j->flags = CREW_NO_SLOT; /* its sync must not find it private */
     h->priv_lo++;
     if (h->priv_lo == h->priv_hi)
         h->priv_lo = h->priv_hi = 0;
     return 1;
 }
 
-void crew_publish_all_private(crew_worker *w)
+int crew_publish_all_private(crew_worker *w)
 {
     crew_worker_hot_ *h = &w->hot;
     while (h->priv_lo < h->priv_hi)
         if (!crew_publish_oldest_private(w))
-            break;
+            return 0;
+    return 1;
 }
 
 void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)

@@ -25,6 +25,8 @@
 #include <sched.h>
 #include <stdlib.h>
 
+#include "pool/objpool.h"
+
 enum { WRITTEN = 1u };
 
 #define CLOSED ((uint64_t)1 << 63)
@@ -37,12 +39,29 @@ static void pause_briefly(unsigned *spins)
         sched_yield();
 }
 
+/*
+ * Segments come from, and go back to, the object pool's shared stack
+ * alone, never through a per-thread cache: a producer thread that posts
+ * and exits would otherwise strand the segments its cache held until the
+ * queue is destroyed (one short-lived thread after another grew memory
+ * without bound). On the shared stack, idle segments are at most the most
+ * segments ever in use at once, which is the largest backlog / 63 plus
+ * the two ends' segments and one prepared by each producer that is about
+ * to claim a last slot: the queue's memory is bounded by its largest
+ * backlog, whatever the number of threads that ever posted. A segment is
+ * taken once per 63 items, so the shared stack's CAS is not a cost.
+ */
+static void segment_put(crew_injector *q, crew_inj_segment *s)
+{
+    crew_objpool_release_at(q->segments, CREW_OBJPOOL_SHARED, s);
+}
+
 /* A reset segment, or NULL. The caller publishes it with a release store.
  * Stale readers may still look at its slots: they see 0 or WRITTEN, and
  * their CAS on head fails either way. */
 static crew_inj_segment *segment_get(crew_injector *q)
 {
-    crew_inj_segment *s = crew_objpool_acquire(q->segments);
+    crew_inj_segment *s = crew_objpool_acquire_at(q->segments, CREW_OBJPOOL_SHARED);
     if (s == NULL)
         return NULL;
     atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
@@ -60,6 +79,7 @@ int crew_injector_init(crew_injector *q)
     crew_inj_segment *s = segment_get(q);
     if (s == NULL) {
         crew_objpool_destroy(q->segments);
+        q->segments = NULL;
         return ENOMEM;
     }
     atomic_init(&q->head.index, 0);
@@ -75,7 +95,7 @@ void crew_injector_destroy(crew_injector *q)
     crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_relaxed);
     while (s != NULL) {
         crew_inj_segment *next = atomic_load_explicit(&s->next, memory_order_relaxed);
-        crew_objpool_release(q->segments, s);
+        segment_put(q, s);
         s = next;
     }
     crew_objpool_destroy(q->segments);
@@ -92,7 +112,7 @@ static int push(crew_injector *q, const crew_inj_item *item, uint64_t closed_mas
         uint64_t tail = atomic_load_explicit(&q->tail.index, memory_order_acquire);
         if (tail & closed_mask) {
             if (next != NULL)
-                crew_objpool_release(q->segments, next);
+                segment_put(q, next);
             return ESHUTDOWN;
         }
         crew_inj_segment *s = atomic_load_explicit(&q->tail.seg, memory_order_acquire);
@@ -137,7 +157,7 @@ static int push(crew_injector *q, const crew_inj_item *item, uint64_t closed_mas
          * the sleepers count (crew_wake_one). */
         atomic_store_explicit(&slot->state, WRITTEN, memory_order_seq_cst);
         if (next != NULL)
-            crew_objpool_release(q->segments, next);
+            segment_put(q, next);
         return 0;
     }
 }
@@ -198,7 +218,7 @@ static int try_pop(crew_injector *q, crew_inj_item *out, unsigned max, unsigned 
         crew_inj_segment *next = atomic_load_explicit(&s->next, memory_order_acquire);
         atomic_store_explicit(&q->head.seg, next, memory_order_release);
         atomic_store_explicit(&q->head.index, head + n + 1, memory_order_release);
-        crew_objpool_release(q->segments, s);
+        segment_put(q, s);
     }
     return (int)n;
 }

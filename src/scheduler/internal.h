@@ -175,8 +175,12 @@ int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out);
 void crew_run_job(crew_worker *w, crew_job_ *job);
 
 /* forkjoin.c: the private prefix */
+/* Moves the oldest private spawn to the deque: 1, or 0 when there is none
+ * or the deque cannot grow (then it stays private and runs at its sync). */
 int crew_publish_oldest_private(crew_worker *w);
-void crew_publish_all_private(crew_worker *w);
+/* Publishes every private spawn: 1, or 0 when the deque could not grow
+ * (the ones not yet published stay private). */
+int crew_publish_all_private(crew_worker *w);
 
 /* forkjoin.c */
 void crew_run_stolen_spawn(crew_worker *w, crew_job_ *job);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/thread.h"
 #include "pool/objpool.h"
 #include "scheduler/futex.h"
 
@@ -543,10 +544,12 @@ static unsigned cpus_available(void)
 
 static void free_workers(crew_pool *pool)
 {
+    if (pool->workers == NULL)
+        return;
     for (unsigned i = 0; i < pool->nworkers; i++) {
         crew_worker *w = pool->workers[i];
         if (w == NULL)
-            continue;
+            continue; /* create ran out of memory before this one */
         crew_deque_destroy(&w->deque);
         crew_trace_buf_free(&w->trace);
         free(w);
@@ -554,10 +557,13 @@ static void free_workers(crew_pool *pool)
     free(pool->workers);
 }
 
+/* Frees a pool in any state create can leave it in: every part is either
+ * made or NULL (the pool starts zeroed), and no worker runs. */
 static void free_pool(crew_pool *pool)
 {
     free_workers(pool);
-    crew_injector_destroy(&pool->inj);
+    if (pool->inj.segments != NULL)
+        crew_injector_destroy(&pool->inj);
     if (pool->records != NULL)
         crew_records_drop_pool(pool);
     pthread_mutex_destroy(&pool->lifecycle);
@@ -582,7 +588,7 @@ static int start_workers(crew_pool *pool)
     int rc = 0;
     for (unsigned i = 0; i < pool->nworkers; i++) {
         crew_worker *w = pool->workers[i];
-        rc = pthread_create(&w->thread, &attr, worker_main, w);
+        rc = crew_thread_create(&w->thread, &attr, worker_main, w);
         if (rc != 0)
             break;
         w->started = 1;
@@ -597,13 +603,48 @@ static int start_workers(crew_pool *pool)
     return rc;
 }
 
+/* Stops and joins the workers that were started (all of them, or, when
+ * create failed part-way, those before the failure). */
 static void stop_and_join(crew_pool *pool)
 {
     atomic_store_explicit(&pool->stopping, 1, memory_order_seq_cst);
     wake_all(pool);
     for (unsigned i = 0; i < pool->nworkers; i++)
-        if (pool->workers[i]->started)
+        if (pool->workers[i] != NULL && pool->workers[i]->started)
             pthread_join(pool->workers[i]->thread, NULL);
+}
+
+/* Everything a pool needs before its workers start: 0 or ENOMEM. */
+static int pool_alloc_parts(crew_pool *pool, const char *trace)
+{
+    if (trace != NULL && trace[0] != '\0') {
+        size_t len = strlen(trace) + 1;
+        pool->trace_path = crew_malloc(len);
+        if (pool->trace_path == NULL)
+            return ENOMEM;
+        memcpy(pool->trace_path, trace, len);
+        pool->trace_origin = crew_trace_now_ns();
+    }
+    pool->workers = crew_calloc(pool->cfg.workers, sizeof(crew_worker *));
+    if (pool->workers == NULL)
+        return ENOMEM;
+    pool->nworkers = pool->cfg.workers;
+    if (crew_injector_init(&pool->inj) != 0)
+        return ENOMEM;
+    for (unsigned i = 0; i < pool->nworkers; i++) {
+        crew_worker *w = crew_aligned_alloc(64, sizeof(*w));
+        if (w == NULL)
+            return ENOMEM;
+        memset(w, 0, sizeof(*w));
+        w->pool = pool;
+        w->index = i;
+        w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+        pool->workers[i] = w;
+        if (crew_deque_init(&w->deque, 256) != 0)
+            return ENOMEM;
+    }
+    pool->records = crew_records_create(pool->nworkers);
+    return pool->records == NULL ? ENOMEM : 0;
 }
 
 crew_pool *crew_pool_create(const crew_config *cfg)
@@ -621,51 +662,15 @@ crew_pool *crew_pool_create(const crew_config *cfg)
         return NULL;
     memset(pool, 0, sizeof(*pool));
     pool->cfg = c;
-    pthread_mutex_init(&pool->lifecycle, NULL);
-    const char *trace = c.trace_path != NULL ? c.trace_path : getenv("CREW_TRACE");
-    if (trace != NULL && trace[0] != '\0') {
-        size_t len = strlen(trace) + 1;
-        pool->trace_path = crew_malloc(len);
-        if (pool->trace_path == NULL) {
-            free(pool);
-            return NULL;
-        }
-        memcpy(pool->trace_path, trace, len);
-        pool->trace_origin = crew_trace_now_ns();
-    }
     pool->cfg.trace_path = NULL; /* the caller's string need not outlive this call */
-    pool->workers = crew_calloc(c.workers, sizeof(crew_worker *));
-    if (pool->workers == NULL || crew_injector_init(&pool->inj) != 0) {
-        free(pool->workers);
-        free(pool);
-        errno = ENOMEM;
-        return NULL;
-    }
-    pool->nworkers = c.workers;
-    int rc = 0;
-    for (unsigned i = 0; i < c.workers && rc == 0; i++) {
-        crew_worker *w = crew_aligned_alloc(64, sizeof(*w));
-        if (w == NULL) {
-            rc = ENOMEM;
-            break;
-        }
-        memset(w, 0, sizeof(*w));
-        w->pool = pool;
-        w->index = i;
-        w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
-        pool->workers[i] = w;
-        if (crew_deque_init(&w->deque, 256) != 0)
-            rc = ENOMEM;
-    }
+    pthread_mutex_init(&pool->lifecycle, NULL);
+    int rc = pool_alloc_parts(pool, c.trace_path != NULL ? c.trace_path : getenv("CREW_TRACE"));
     if (rc == 0) {
-        pool->records = crew_records_create(c.workers);
-        if (pool->records == NULL)
-            rc = ENOMEM;
-    }
-    if (rc == 0)
         rc = start_workers(pool);
+        if (rc != 0)
+            stop_and_join(pool);
+    }
     if (rc != 0) {
-        stop_and_join(pool);
         free_pool(pool);
         errno = rc;
         return NULL;

@@ -31,7 +31,11 @@
     X(a_task_run_from_a_sync_pop_has_its_own_leapfrog_floor)                 \
     X(a_thief_is_named_runner_only_once_its_floor_is_set)                    \
     X(a_failed_group_post_never_runs_and_shutdown_still_returns)             \
-    X(a_group_destroyed_after_its_pool_is_safe)
+    X(a_group_destroyed_after_its_pool_is_safe)                            \
+    X(spawns_whose_deque_cannot_grow_at_publish_all_run_once_at_their_sync) \
+    X(spawns_whose_deque_cannot_grow_at_a_requested_publish_run_once_at_their_sync) \
+    X(an_inside_submit_whose_deque_cannot_grow_runs_and_loses_no_spawn)     \
+    X(pool_create_out_of_memory_or_threads_returns_null_and_leaks_nothing)
 
 SCHEDULER_CASES(CREW_DECLARE_CASE)
 #endif
