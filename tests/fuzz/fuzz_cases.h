@@ -1,0 +1,11 @@
+#ifndef CREW_FUZZ_CASES_H
+#define CREW_FUZZ_CASES_H
+#include "harness.h"
+
+#define FUZZ_CASES(X)                                                        \
+    X(fuzz_fixed_seeds_two_callers)                                          \
+    X(fuzz_fixed_seeds_four_callers)                                         \
+    X(fuzz_fixed_seeds_eight_callers)
+
+FUZZ_CASES(CREW_DECLARE_CASE)
+#endif
