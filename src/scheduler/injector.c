@@ -154,7 +154,7 @@ static int push(crew_injector *q, const crew_inj_item *item, uint64_t closed_mas
         atomic_store_explicit(&slot->kind, item->kind, memory_order_relaxed);
         /* SeqCst store (release is what the item needs): the sleep
          * protocol orders this publication before the publisher's read of
-         * the sleepers count (crew_wake_one). */
+         * the idle word (crew_wake_after_sc_publish). */
         atomic_store_explicit(&slot->state, WRITTEN, memory_order_seq_cst);
         if (next != NULL)
             segment_put(q, next);

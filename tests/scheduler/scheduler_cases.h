@@ -36,7 +36,8 @@
     X(spawns_whose_deque_cannot_grow_at_a_requested_publish_run_once_at_their_sync) \
     X(an_inside_submit_whose_deque_cannot_grow_runs_and_loses_no_spawn)     \
     X(pool_create_out_of_memory_or_threads_returns_null_and_leaks_nothing) \
-    X(producer_threads_that_come_and_go_do_not_grow_the_queue)
+    X(producer_threads_that_come_and_go_do_not_grow_the_queue)              \
+    X(tasks_posted_inside_back_to_back_each_wake_a_sleeper)
 
 SCHEDULER_CASES(CREW_DECLARE_CASE)
 #endif
