@@ -234,6 +234,20 @@ static int steal_counted(crew_worker *thief, crew_worker *victim, int64_t floor,
     return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
 }
 
+/* The steal's veto for leapfrogging: the awaited job is done. A function
+ * of the veto's own type, so nothing is called through a pointer of
+ * another type. */
+typedef struct awaited_job {
+    crew_job_ *job;
+    int (*done)(crew_job_ *);
+} awaited_job;
+
+static int awaited_is_done(void *arg)
+{
+    const awaited_job *a = arg;
+    return a->done(a->job);
+}
+
 int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *awaited,
                        int (*done)(crew_job_ *), crew_job_ **out)
 {
@@ -246,7 +260,8 @@ int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *await
      * only with that completion, so the veto refuses it. */
     if (done(awaited))
         return ENOENT;
-    return steal_counted(thief, runner, floor, (int (*)(void *))done, awaited, out);
+    awaited_job a = {awaited, done};
+    return steal_counted(thief, runner, floor, awaited_is_done, &a, out);
 }
 
 /* ---- finding work ---- */

@@ -37,7 +37,8 @@
     X(an_inside_submit_whose_deque_cannot_grow_runs_and_loses_no_spawn)     \
     X(pool_create_out_of_memory_or_threads_returns_null_and_leaks_nothing) \
     X(producer_threads_that_come_and_go_do_not_grow_the_queue)              \
-    X(tasks_posted_inside_back_to_back_each_wake_a_sleeper)
+    X(tasks_posted_inside_back_to_back_each_wake_a_sleeper)                 \
+    X(the_injector_never_looks_empty_while_it_holds_an_item)
 
 SCHEDULER_CASES(CREW_DECLARE_CASE)
 #endif
