@@ -66,6 +66,7 @@ run_build() { # name
                    -Db_sanitize=thread -Db_lundef=false -Dtest_scale=20 ;;
         asan)  configure "$dir" gcc   -Dwerror=true -Dbuildtype=debugoptimized \
                    -Db_sanitize=address,undefined -Db_lundef=false -Dtest_scale=30 \
+                   -Ddebug_checks=true \
                    -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all ;;
         *) echo "unknown build $name"; return 1 ;;
     esac || { echo "crew: build $name does not configure"; return 1; }

@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "scheduler/futex.h"
@@ -224,6 +225,13 @@ void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
     }
     crew_wait_for_runner(w, j, &spawn_wait);
     return j->result;
+}
+
+void crew_sync_order_violation_(void)
+{
+    fprintf(stderr, "crew: crew_sync out of LIFO order (a task spawned after the one "
+                    "being synced has not been synced yet)\n");
+    abort();
 }
 
 void crew_spawn_extern(crew_task *t, crew_fn fn, void *arg)

@@ -38,7 +38,15 @@
     X(pool_create_out_of_memory_or_threads_returns_null_and_leaks_nothing) \
     X(producer_threads_that_come_and_go_do_not_grow_the_queue)              \
     X(tasks_posted_inside_back_to_back_each_wake_a_sleeper)                 \
-    X(the_injector_never_looks_empty_while_it_holds_an_item)
+    X(the_injector_never_looks_empty_while_it_holds_an_item)                \
+    SCHEDULER_DEBUG_CASES(X)
+
+/* Only where the checks exist: a case that could not fail elsewhere. */
+#ifdef CREW_DEBUG
+#define SCHEDULER_DEBUG_CASES(X) X(a_sync_out_of_lifo_order_aborts_in_debug_builds)
+#else
+#define SCHEDULER_DEBUG_CASES(X)
+#endif
 
 SCHEDULER_CASES(CREW_DECLARE_CASE)
 #endif
