@@ -256,6 +256,9 @@ extern CREW_API _Thread_local crew_worker_hot_ *crew_current_worker_
 extern CREW_API crew_worker_hot_ crew_outside_worker_;
 
 CREW_API void  crew_spawn_slow_(crew_worker_hot_ *w, crew_job_ *j);
+/* Debug builds (CREW_DEBUG): a sync that breaks the LIFO order; prints
+ * what happened and aborts. */
+CREW_API void  crew_sync_order_violation_(void);
 CREW_API void *crew_sync_slow_(crew_worker_hot_ *w, crew_job_ *j);
 /* Out-of-line copies, for other languages and for function pointers. */
 CREW_API void  crew_spawn_extern(crew_task *t, crew_fn fn, void *arg);
@@ -305,6 +308,11 @@ static inline int crew_sync_takes_back_(crew_worker_hot_ *w, crew_job_ *j)
      * private task and the prefix ends just below it. */
     unsigned idx = j->flags & CREW_SLOT_MASK_;
     if (w->priv[idx] == j) {
+#ifdef CREW_DEBUG
+        /* Private, but not the newest: a spawn after j is not synced. */
+        if (idx + 1 != w->priv_hi)
+            crew_sync_order_violation_();
+#endif
         w->priv_hi = idx;
         return 1;
     }

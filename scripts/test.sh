@@ -49,8 +49,8 @@ count_results() { # dir: adds the build's per-case counts to the totals
     # Plain meson tests (documentation examples, packaging): one case each.
     local json=$1/meson-logs/testlog.json ex_ok ex_all
     if [ -f "$json" ]; then
-        ex_all=$(grep -cE '"name": "crew:(examples|packaging|trace) / ' "$json" || true)
-        ex_ok=$(grep -E '"name": "crew:(examples|packaging|trace) / ' "$json" | grep -c '"result": "OK"' || true)
+        ex_all=$(grep -cE '"name": "crew:(examples|packaging|trace|lint) / ' "$json" || true)
+        ex_ok=$(grep -E '"name": "crew:(examples|packaging|trace|lint) / ' "$json" | grep -c '"result": "OK"' || true)
         total_ok=$((total_ok + ex_ok))
         total_fail=$((total_fail + ex_all - ex_ok))
     fi
@@ -66,6 +66,7 @@ run_build() { # name
                    -Db_sanitize=thread -Db_lundef=false -Dtest_scale=20 ;;
         asan)  configure "$dir" gcc   -Dwerror=true -Dbuildtype=debugoptimized \
                    -Db_sanitize=address,undefined -Db_lundef=false -Dtest_scale=30 \
+                   -Ddebug_checks=true \
                    -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all ;;
         *) echo "unknown build $name"; return 1 ;;
     esac || { echo "crew: build $name does not configure"; return 1; }

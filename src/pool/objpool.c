@@ -14,10 +14,13 @@
  *     stack, in one slot's cache or in one thread cache. A node without an
  *     object is on the spare stack or held by a thread building or
  *     discarding an object.
- *   - A thread cache belongs to one thread for the pool's whole life (its
- *     owner, fixed before the cache is published); only that thread
- *     touches its array, except destroy. Thread caches, like slabs, are
- *     freed only by destroy.
+ *   - A thread cache belongs to at most one live thread at a time (its
+ *     owner); only that thread touches its array, except destroy. A thread
+ *     that ends gives its caches back (the objects to the shared stack,
+ *     the cache to the next thread that needs one), under the lock of the
+ *     list of live pools, so never to a pool that is gone. A pool has at
+ *     most MAX_THREAD_CACHES of them; thread caches, like slabs, are freed
+ *     only by destroy.
  *   - Bounded pools (max_idle > 0): idle_reserved <= max_idle, and
  *     idle_reserved = (objects on the free stack) + (every cache's
  *     `reserved`), where a cache's reserved >= its cached objects; so the
@@ -28,6 +31,7 @@
 #include "pool/objpool.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -48,6 +52,10 @@ enum {
     THREAD_CACHE_BYTES = 32768,
     /* Pools a thread finds its cache of without looking further. */
     THREAD_TABLE = 4,
+    /* Most thread caches a pool makes: past it, further threads use the
+     * shared stack (memory stays bounded with any number of live
+     * threads; ended threads' caches are reused, see thread_exit). */
+    MAX_THREAD_CACHES = 64,
 };
 
 /* In front of every object, in the same allocation. Only the thread that
@@ -75,11 +83,13 @@ typedef struct cache {
     unsigned reserved;
     crew_pool_node *items[CACHE_CAP]; /* [0, count): idle, newest last */
     counters stats;
-    /* Thread caches only: the next one on the pool's registry, and the id
-     * of the thread that owns this one. Both are written before the cache
-     * is published on the registry and never again. */
+    /* Thread caches only: the next one on the pool's registry (written
+     * before the cache is published, never again), and the id of the
+     * thread that owns it now, 0 when free: set by the thread that claims
+     * it (a CAS from 0, or at publication), cleared by its owner when it
+     * ends (after giving back its objects). */
     struct cache *next;
-    uint64_t owner;
+    _Atomic uint64_t owner;
 } cache;
 
 /* How a kind of cache (slots, or threads) is sized; fixed at create. */
@@ -110,6 +120,7 @@ struct crew_objpool {
     alignas(CACHE_LINE) crew_treiber spare; /* nodes without an object */
     _Atomic(slab *) slabs;
     _Atomic(cache *) thread_caches; /* the registry: push-only */
+    _Atomic unsigned nthread_caches; /* on the registry, at most MAX_THREAD_CACHES */
 
     /* Read-only after create; the first fields are what the public calls
      * read every time. */
@@ -118,6 +129,9 @@ struct crew_objpool {
     unsigned nslots;
     cache *slots;
     crew_objpool_config cfg;
+    /* The list of live pools (under live_lock): what ending threads walk
+     * to give back their caches. */
+    struct crew_objpool *live_prev, *live_next;
 };
 
 _Static_assert(sizeof(obj_header) % alignof(max_align_t) == 0,
@@ -419,7 +433,7 @@ static void cache_init(cache *c)
     c->reserved = 0;
     counters_init(&c->stats);
     c->next = NULL;
-    c->owner = 0;
+    atomic_init(&c->owner, 0);
 }
 
 /* Finalizes and frees every object the cache holds (destroy). */
@@ -455,17 +469,18 @@ void crew_objpool_release_at(crew_objpool *p, unsigned slot, void *obj)
 
 /* ---- the thread caches ----
  *
- * No thread-exit hook is involved: a thread finds its cache of a pool
- * through a small table of its own, keyed by the pool's address AND its
- * id, and never touches a cache or a pool on its own initiative, only
- * inside a call on that pool, which the caller guarantees is alive. A
- * stale entry (its pool destroyed) is never dereferenced: a pool created
+ * A thread finds its cache of a pool through a small table of its own,
+ * keyed by the pool's address AND its id, and touches a cache or a pool on
+ * its own initiative only in two places: inside a call on that pool, which
+ * the caller guarantees is alive, and when it ends (thread_exit), under
+ * live_lock and only for pools still on the list of live pools. A stale
+ * table entry (its pool destroyed) is never dereferenced: a pool created
  * later, even at the same address, has another id. */
 
 typedef struct table_entry {
     const crew_objpool *pool; /* compared, never dereferenced */
     uint64_t id;
-    cache *cache;
+    cache *cache; /* NULL: the pool had no cache to spare (shared path) */
 } table_entry;
 
 /* Most recently used first. */
@@ -477,27 +492,136 @@ static _Thread_local uint64_t thread_self;
 static _Atomic uint64_t next_thread_id = 1;
 static _Atomic uint64_t next_pool_id = 1;
 
-/* The calling thread's cache of p, found on the registry (the table had
- * forgotten it) or made and published; NULL when out of memory. */
-static cache *thread_cache_take(crew_objpool *p)
+/* The live pools. The lock is taken by create, destroy and a thread that
+ * ends having owned a cache: never on an acquire or release. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static crew_objpool *live_pools;
+
+/* The key whose destructor gives an ending thread's caches back; its value
+ * is the thread's id, set when the thread first owns a cache. */
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+static int exit_key_made;
+
+/* Empties a cache its owner is giving up: its objects go to the shared
+ * stack with their idle units, and its leftover credit goes back. */
+static void cache_flush(crew_objpool *p, cache *c)
 {
+    if (c->count > 0) {
+        for (unsigned i = 0; i + 1 < c->count; i++)
+            /* Relaxed: the chain is ours until the push's CAS publishes it. */
+            atomic_store_explicit(&c->items[i]->next, c->items[i + 1],
+                                  memory_order_relaxed);
+        crew_treiber_push_chain(&p->free, c->items[0], c->items[c->count - 1]);
+    }
+    if (p->cfg.max_idle != 0) {
+        unsigned credit = c->reserved - c->count;
+        c->reserved = 0;
+        if (credit > 0)
+            /* Relaxed, as idle_leave. */
+            atomic_fetch_sub_explicit(&p->idle_reserved, credit, memory_order_relaxed);
+    }
+    c->count = 0;
+}
+
+/* The key's destructor: the thread `arg` names is ending. Every live pool
+ * on which it owns a cache gets the cache back, empty. Holding live_lock
+ * keeps each pool from being destroyed meanwhile (destroy unlists the pool
+ * under the lock first); the shared stack and the counters are safe to
+ * use concurrently with the pool's other users. */
+static void thread_exit(void *arg)
+{
+    uint64_t self = (uint64_t)(uintptr_t)arg;
+    pthread_mutex_lock(&live_lock);
+    for (crew_objpool *p = live_pools; p != NULL; p = p->live_next) {
+        /* Acquire: pairs with the release CAS that published each cache. */
+        for (cache *c = atomic_load_explicit(&p->thread_caches, memory_order_acquire);
+             c != NULL; c = c->next) {
+            /* Relaxed: only this thread ever stored `self` here. */
+            if (atomic_load_explicit(&c->owner, memory_order_relaxed) != self)
+                continue;
+            cache_flush(p, c);
+            /* Release: the next owner's claim (acquire) sees the cache as
+             * we leave it, and our last counter updates. */
+            atomic_store_explicit(&c->owner, 0, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void make_exit_key(void)
+{
+    exit_key_made = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+/* When the library is unloaded (or the process exits), no thread may run
+ * thread_exit's code any more. */
+__attribute__((destructor)) static void delete_exit_key(void)
+{
+    if (exit_key_made)
+        pthread_key_delete(exit_key);
+}
+
+/* Once per thread, before it first owns a cache: ask to be told when it
+ * ends. 0, or -1 when that cannot be arranged (the thread then uses the
+ * shared stack, so that no cache is ever stranded). */
+static int arm_thread_exit(void)
+{
+    static _Thread_local int armed;
+    if (armed)
+        return 0;
+    pthread_once(&exit_key_once, make_exit_key);
+    if (!exit_key_made || pthread_setspecific(exit_key, (void *)(uintptr_t)thread_self) != 0)
+        return -1;
+    armed = 1;
+    return 0;
+}
+
+/* The calling thread's cache of p: its own (the table had forgotten it), a
+ * free one claimed, or a new one; NULL when the pool has made all the
+ * caches it may (*full set) or out of memory. */
+static cache *thread_cache_take(crew_objpool *p, int *full)
+{
+    *full = 0;
     if (thread_self == 0)
         thread_self =
             atomic_fetch_add_explicit(&next_thread_id, 1, memory_order_relaxed);
+    if (arm_thread_exit() != 0)
+        return NULL;
     /* Acquire: pairs with the release CAS that published each cache, so
-     * its owner and link read below are the ones written before. */
+     * its link read below is the one written before. */
     cache *head = atomic_load_explicit(&p->thread_caches, memory_order_acquire);
     for (cache *c = head; c != NULL; c = c->next)
-        if (c->owner == thread_self)
+        /* Relaxed: an owner of ours was stored by this very thread. */
+        if (atomic_load_explicit(&c->owner, memory_order_relaxed) == thread_self)
             return c;
+    for (cache *c = head; c != NULL; c = c->next) {
+        uint64_t free_owner = 0;
+        /* The load only skips owned caches. Acquire on the claiming CAS:
+         * pairs with the ending owner's release, so the cache (emptied)
+         * and its counters are seen as that owner left them. */
+        if (atomic_load_explicit(&c->owner, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&c->owner, &free_owner, thread_self,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed))
+            return c;
+    }
+    /* Relaxed: a bound on a number, no data published through it. */
+    unsigned n = atomic_fetch_add_explicit(&p->nthread_caches, 1, memory_order_relaxed);
+    if (n >= MAX_THREAD_CACHES) {
+        atomic_fetch_sub_explicit(&p->nthread_caches, 1, memory_order_relaxed);
+        *full = 1;
+        return NULL;
+    }
     int saved = errno;
     cache *c = crew_aligned_alloc(CACHE_LINE, sizeof(*c));
     if (c == NULL) {
+        atomic_fetch_sub_explicit(&p->nthread_caches, 1, memory_order_relaxed);
         errno = saved; /* the caller falls back on the shared stack */
         return NULL;
     }
     cache_init(c);
-    c->owner = thread_self;
+    atomic_init(&c->owner, thread_self);
     /* Release: publishes the fields above to whoever walks the registry.
      * Acquire on failure: the new head's own fields, for the next try's
      * link (and every walker gets them through the chain of releases). */
@@ -511,8 +635,11 @@ static cache *thread_cache_take(crew_objpool *p)
 
 /* The table did not have p first: look further, then on the registry;
  * either way p's entry moves to the front (the least recently used entry
- * falls off the end, its cache staying on its pool's registry). Kept out
- * of line: inlined, it made every public call save six registers. */
+ * falls off the end, its cache staying ours on its pool's registry). A
+ * pool with no cache to spare is remembered as such (NULL: the shared
+ * path) until its entry falls off; an allocation failure is not, and the
+ * next call tries again. Kept out of line: inlined, it made every public
+ * call save six registers. */
 __attribute__((noinline)) static cache *thread_cache_slow(crew_objpool *p)
 {
     table_entry *t = thread_table;
@@ -523,11 +650,12 @@ __attribute__((noinline)) static cache *thread_cache_slow(crew_objpool *p)
     if (i < THREAD_TABLE) {
         found = t[i];
     } else {
+        int full;
         i = THREAD_TABLE - 1;
         found.pool = p;
         found.id = p->id;
-        found.cache = thread_cache_take(p);
-        if (found.cache == NULL)
+        found.cache = thread_cache_take(p, &full);
+        if (found.cache == NULL && !full)
             return NULL;
     }
     memmove(&t[1], &t[0], i * sizeof(t[0]));
@@ -535,7 +663,7 @@ __attribute__((noinline)) static cache *thread_cache_slow(crew_objpool *p)
     return found.cache;
 }
 
-/* The calling thread's cache of p, or NULL (out of memory). The common
+/* The calling thread's cache of p, or NULL (the shared path). The common
  * case is two compares: p was the last pool this thread used. */
 static inline cache *thread_cache(crew_objpool *p)
 {
@@ -590,6 +718,7 @@ crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
     crew_treiber_init(&p->spare);
     atomic_init(&p->slabs, NULL);
     atomic_init(&p->thread_caches, NULL);
+    atomic_init(&p->nthread_caches, 0);
     p->id = atomic_fetch_add_explicit(&next_pool_id, 1, memory_order_relaxed);
     p->cfg = *cfg;
     p->nslots = nslots;
@@ -603,6 +732,13 @@ crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
     size_t fit = THREAD_CACHE_BYTES / (cfg->obj_size + sizeof(obj_header));
     unsigned cap = fit < 2 ? 2 : fit > CACHE_CAP ? CACHE_CAP : (unsigned)fit;
     p->thread_policy = policy_for(cfg->max_idle, 64, cap & ~1u);
+    pthread_mutex_lock(&live_lock);
+    p->live_prev = NULL;
+    p->live_next = live_pools;
+    if (live_pools != NULL)
+        live_pools->live_prev = p;
+    live_pools = p;
+    pthread_mutex_unlock(&live_lock);
     return p;
 }
 
@@ -639,6 +775,15 @@ void crew_objpool_destroy(crew_objpool *p)
 {
     if (p == NULL)
         return;
+    /* Off the list first: from here no ending thread touches this pool. */
+    pthread_mutex_lock(&live_lock);
+    if (p->live_prev != NULL)
+        p->live_prev->live_next = p->live_next;
+    else
+        live_pools = p->live_next;
+    if (p->live_next != NULL)
+        p->live_next->live_prev = p->live_prev;
+    pthread_mutex_unlock(&live_lock);
     for (unsigned i = 0; i < p->nslots; i++)
         cache_drain(p, &p->slots[i]);
     /* Relaxed: nobody else uses the pool any more (the caller orders

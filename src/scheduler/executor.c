@@ -252,7 +252,7 @@ static int inject(crew_pool *pool, const crew_inj_item *it)
             crew_release_queue_places(pool, 1);
         return rc;
     }
-    crew_wake_one(pool);
+    crew_wake_after_sc_publish(pool);
     return 0;
 }
 
@@ -268,12 +268,10 @@ static void enqueue_inside(crew_worker *w, crew_job_ *job)
         crew_run_job(w, job);
         return;
     }
-    /* Wake a sleeper for it. The RMW read orders our push before it, so a
-     * worker going to sleep is either counted here or sees the task: the
-     * submitter may block next (a timed wait, user code) and must not be
-     * the only one who could run it. */
-    if (crew_sleepers_after_publish(w->pool) > 0)
-        crew_wake_one(w->pool);
+    /* Wake a sleeper for it: a worker going to sleep is either counted
+     * here or sees the task. The submitter may block next (a timed wait,
+     * user code) and must not be the only one who could run it. */
+    crew_wake_after_publish(w->pool, 1);
 }
 
 static int inside_pool(crew_pool *pool, crew_worker **w)

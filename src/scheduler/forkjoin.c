@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "scheduler/futex.h"
@@ -52,10 +53,20 @@ int crew_publish_oldest_private(crew_worker *w)
 int crew_publish_all_private(crew_worker *w)
 {
     crew_worker_hot_ *h = &w->hot;
-    while (h->priv_lo < h->priv_hi)
-        if (!crew_publish_oldest_private(w))
-            return 0;
-    return 1;
+    unsigned published = 0;
+    int all = 1;
+    while (h->priv_lo < h->priv_hi) {
+        if (!crew_publish_oldest_private(w)) {
+            all = 0;
+            break;
+        }
+        published++;
+    }
+    /* Sleepers may take them now: one wake per task, as far as there are
+     * sleepers with no wake coming. */
+    if (published > 0)
+        crew_wake_after_publish(w->pool, published);
+    return all;
 }
 
 void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
@@ -98,12 +109,11 @@ void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
          * missed request costs parallelism until a later spawn, never
          * progress: we are awake and run the task at its sync. */
         __atomic_store_n(&h->request, 0, __ATOMIC_RELAXED);
-        /* The RMW read orders our clear and our push before it: a worker
-         * going to sleep either is counted (we wake it) or, after its own
-         * increment, sees our new task. A plain load here lost that
-         * sleeper for good on x86 (found in review). */
-        if (crew_publish_oldest_private(w) && crew_sleepers_after_publish(w->pool) > 0)
-            crew_wake_one(w->pool);
+        /* A worker going to sleep either is counted (we wake it) or sees
+         * our new task (crew_wake_after_publish's RMW orders the push
+         * before its read; a plain load here once lost that sleeper). */
+        if (crew_publish_oldest_private(w))
+            crew_wake_after_publish(w->pool, 1);
     }
 }
 
@@ -215,6 +225,13 @@ void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
     }
     crew_wait_for_runner(w, j, &spawn_wait);
     return j->result;
+}
+
+void crew_sync_order_violation_(void)
+{
+    fprintf(stderr, "crew: crew_sync out of LIFO order (a task spawned after the one "
+                    "being synced has not been synced yet)\n");
+    abort();
 }
 
 void crew_spawn_extern(crew_task *t, crew_fn fn, void *arg)

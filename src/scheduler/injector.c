@@ -154,7 +154,7 @@ static int push(crew_injector *q, const crew_inj_item *item, uint64_t closed_mas
         atomic_store_explicit(&slot->kind, item->kind, memory_order_relaxed);
         /* SeqCst store (release is what the item needs): the sleep
          * protocol orders this publication before the publisher's read of
-         * the sleepers count (crew_wake_one). */
+         * the idle word (crew_wake_after_sc_publish). */
         atomic_store_explicit(&slot->state, WRITTEN, memory_order_seq_cst);
         if (next != NULL)
             segment_put(q, next);
@@ -254,12 +254,41 @@ int crew_injector_pop_claimed(crew_injector *q, crew_inj_item *out)
 
 int crew_injector_empty(crew_injector *q)
 {
-    uint64_t head = atomic_load_explicit(&q->head.index, memory_order_seq_cst);
-    crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_seq_cst);
-    unsigned off = (unsigned)(head % CREW_INJ_LAP);
-    if (off == CREW_INJ_SLOTS)
-        return 0; /* mid-move: somebody is popping, call it busy */
-    return !(atomic_load_explicit(&s->slots[off].state, memory_order_seq_cst) & WRITTEN);
+    /*
+     * The head's index and segment are two words, moved by a consumer that
+     * takes a segment's last slot in three steps: the index to offset 63
+     * (its claiming CAS), the segment (release), the index to the next
+     * lap (release). A look reads the index, the segment, the oldest slot
+     * and the index again, all seq_cst, and trusts them only if the index
+     * read the same both times and is not at offset 63:
+     *  - the segment read is the index's: if it came from a move M's
+     *    store, M's claiming CAS (before that store) comes before our
+     *    second read, which would then see offset 63 or a later index,
+     *    not the first one (the index only grows); and a segment older
+     *    than the index's would mean missing the store that the move
+     *    that produced our first index made before it;
+     *  - the slot read is of a segment still in place: the head never
+     *    left the position in between, so the segment (which is recycled
+     *    only once the head has passed all its slots) was not reused.
+     * So "not written" means: at the moment of the slot read, the oldest
+     * position held no item (none was pushed, or its producer had claimed
+     * it and not yet written it: that producer wakes a sleeper after its
+     * write, see crew_wake_after_sc_publish). A look that cannot be
+     * trusted is tried again a few times, then answers "not empty" (the
+     * head is moving: somebody is popping).
+     */
+    for (int tries = 0; tries < 4; tries++) {
+        uint64_t head = atomic_load_explicit(&q->head.index, memory_order_seq_cst);
+        crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_seq_cst);
+        unsigned off = (unsigned)(head % CREW_INJ_LAP);
+        if (off == CREW_INJ_SLOTS)
+            continue; /* mid-move */
+        uint32_t state = atomic_load_explicit(&s->slots[off].state, memory_order_seq_cst);
+        if (atomic_load_explicit(&q->head.index, memory_order_seq_cst) != head)
+            continue;
+        return !(state & WRITTEN);
+    }
+    return 0;
 }
 
 void crew_injector_close(crew_injector *q)

@@ -2,14 +2,22 @@
  * The injection queue: where threads outside the crew put work. An
  * unbounded multi-producer multi-consumer FIFO of fixed-size segments.
  *
- * Progress, honestly: producers and consumers claim positions with a CAS,
- * and nobody ever waits for another thread's step, except that a consumer
- * only takes the oldest position once its producer has written it. A
- * producer preempted between its claim and its write (a few instructions)
- * therefore hides the items behind it until it runs again: consumers see
- * the queue as empty meanwhile (and that producer's wake call follows its
- * write). "Non-blocking in practice", as Vyukov's ring is described;
- * docs/scheduler.md has the argument.
+ * Progress, exactly (docs/scheduler.md, "The injection queue"): lock-free
+ * except in three windows of a few instructions each, none holding a lock,
+ * allocating or making a system call:
+ *  1. the producer that claims a segment's last slot installs the next
+ *     segment: other producers wait for it (they see offset 63);
+ *  2. the consumer that claims a segment's last slot moves the head to the
+ *     next segment: other consumers wait for it (crew_injector_empty does
+ *     not wait: it answers "not empty");
+ *  3. a producer between its claim and its write hides the items behind
+ *     it: consumers see the queue as empty until it writes (and its wake
+ *     call follows the write).
+ * A thread preempted in window 1 or 2 stops the other threads of its side
+ * until it runs again, so strictly the queue is blocking, not lock-free in
+ * the formal sense. Outside the windows, an operation finishes in a
+ * bounded number of its own steps unless another's CAS succeeded
+ * meanwhile.
  *
  * Who may call what: push and pop from any thread, concurrently.
  */

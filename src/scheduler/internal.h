@@ -105,13 +105,12 @@ struct crew_pool {
 
     crew_injector inj;
 
-    /* Idle workers: `sleepers` counts workers between announcing sleep and
-     * waking; `event` is the futex word they sleep on, bumped per wake. */
-    _Alignas(64) _Atomic unsigned sleepers;
+    /* Idle workers: `idle` counts sleepers (workers between announcing
+     * sleep and getting up) and wake tokens (wakes sent whose sleeper has
+     * not got up yet), see pool.c; `event` is the futex word they sleep
+     * on, bumped per wake. */
+    _Alignas(64) _Atomic uint64_t idle;
     _Atomic uint32_t event;
-    /* A wake has been sent and its sleeper has not yet got up: further
-     * publishers need not make the same futex call. */
-    _Atomic int wake_pending;
     _Atomic uint64_t outside_wakeups; /* wake calls made by non-workers */
 
     /* Shutdown waiting for quiet: idle workers bump quiet_event. */
@@ -152,10 +151,13 @@ static inline crew_trace_event *crew_trace(crew_worker *w, uint32_t kind)
 {
     return w->pool->trace_path == NULL ? NULL : crew_trace_add(&w->trace, kind);
 }
-void crew_wake_one(crew_pool *pool);
-/* The sleepers count read with a seq_cst RMW: orders the caller's earlier
- * publication (a deque push) before the read, without a fence. */
-unsigned crew_sleepers_after_publish(crew_pool *pool);
+/* After a publication that was a seq_cst store (the injector's): wake a
+ * sleeper if one has no wake coming. */
+void crew_wake_after_sc_publish(crew_pool *pool);
+/* After n items were published with release stores (deque pushes, a
+ * batch): wake up to n sleepers that have no wake coming; the idle word is
+ * read with a seq_cst RMW, which orders the pushes before it. How many. */
+unsigned crew_wake_after_publish(crew_pool *pool, unsigned n);
 /* Around running a job others may wait on: set the leapfrog floor to the
  * deque's bottom, and restore it after (after the job's completion is
  * published, so a waiter that sees the old floor also sees the job done). */

@@ -51,27 +51,44 @@ static uint64_t next_random(uint64_t *s)
     return x * 2685821657736338717ull;
 }
 
-/* ---- the sleep protocol (docs/scheduler.md, "Sleeping and waking") ---- */
+/* ---- the sleep protocol (docs/scheduler.md, "Sleeping and waking") ----
+ *
+ * The idle word counts sleepers (workers between announcing sleep and
+ * getting up) in its low half and wake tokens (wakes sent whose sleeper
+ * has not got up yet) in its high half. A publisher sends a wake only when
+ * sleepers > tokens, so k publications with s sleepers send min(k, s)
+ * wakes, and a burst never pays a futex call per item once every sleeper
+ * has a wake coming. Every sleeper that gets up, woken or not, takes one
+ * token if there is one, so tokens <= sleepers always. */
 
-void crew_wake_one(crew_pool *pool)
+#define IDLE_SLEEPER ((uint64_t)1)
+#define IDLE_TOKEN ((uint64_t)1 << 32)
+
+static unsigned idle_sleepers(uint64_t v)
 {
-    /* SeqCst load: the publisher made its work visible with a seq_cst
-     * operation (the injector's CAS, or a fence), and a worker going to
-     * sleep increments `sleepers` (seq_cst) before looking for work. In
-     * the single order of seq_cst operations either we see its increment,
-     * or it sees our work. */
-    if (atomic_load_explicit(&pool->sleepers, memory_order_seq_cst) == 0)
-        return;
-    /* A wake is on its way and its sleeper has not got up yet: that
-     * sleeper clears the flag (an exchange) before it looks for work, so
-     * it will find ours. This saves a futex call per post while it wakes.
-     * The plain load that skips the exchange relies on x86's ordering of
-     * our earlier publication before it (TSO); crew is x86-64 only (it
-     * needs cmpxchg16b), and docs/scheduler.md notes what a port to a
-     * weaker architecture would change. */
-    if (atomic_load_explicit(&pool->wake_pending, memory_order_seq_cst) ||
-        atomic_exchange_explicit(&pool->wake_pending, 1, memory_order_seq_cst))
-        return;
+    return (unsigned)(v & 0xffffffffu);
+}
+
+static unsigned idle_tokens(uint64_t v)
+{
+    return (unsigned)(v >> 32);
+}
+
+/* Sends one wake if some sleeper has none coming; `idle` is the idle word
+ * as the caller read it. 1 if it sent one. */
+static int wake_from(crew_pool *pool, uint64_t idle)
+{
+    do {
+        if (idle_sleepers(idle) <= idle_tokens(idle))
+            return 0;
+        /* SeqCst: the token is taken in the idle word's single order, and
+         * the event bump below comes after it. */
+    } while (!atomic_compare_exchange_weak_explicit(&pool->idle, &idle, idle + IDLE_TOKEN,
+                                                    memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    /* SeqCst: a sleeper counted in the word we just changed read the
+     * event before announcing itself, so this bump comes after that read
+     * and its futex wait returns at once if it has not begun. */
     atomic_fetch_add_explicit(&pool->event, 1, memory_order_seq_cst);
     crew_futex_wake(&pool->event, 1);
     crew_worker *self = crew_self();
@@ -79,6 +96,49 @@ void crew_wake_one(crew_pool *pool)
         crew_stat_add(&self->stats.wakeups, 1);
     else
         atomic_fetch_add_explicit(&pool->outside_wakeups, 1, memory_order_relaxed);
+    return 1;
+}
+
+void crew_wake_after_sc_publish(crew_pool *pool)
+{
+    /* SeqCst load, after a publication that was itself a seq_cst store
+     * (the injector's WRITTEN): a worker going to sleep announces itself
+     * with a seq_cst RMW on the idle word and then reads the queue with
+     * seq_cst loads. In the single order of those four, either our load
+     * comes after its announcement (we see the sleeper) or its read comes
+     * after our store (it sees the work). */
+    wake_from(pool, atomic_load_explicit(&pool->idle, memory_order_seq_cst));
+}
+
+unsigned crew_wake_after_publish(crew_pool *pool, unsigned n)
+{
+    /* An RMW, not a load, after a publication that was a release store (a
+     * deque push): the RMWs on the idle word (ours, a sleeper's
+     * announcement) are totally ordered. If ours is first, the sleeper's
+     * seq_cst RMW reads from ours and synchronizes with it, so the push
+     * happens before the sleeper's look at the deques; if the sleeper's
+     * is first, we read its count here. (A seq_cst fence and a load would
+     * do too; ThreadSanitizer does not model fences.) */
+    uint64_t idle = atomic_fetch_add_explicit(&pool->idle, 0, memory_order_seq_cst);
+    unsigned woke = 0;
+    while (woke < n && wake_from(pool, idle)) {
+        woke++;
+        /* Relaxed: the RMW above did the ordering; this only refreshes the
+         * counts for the next token. */
+        idle = atomic_load_explicit(&pool->idle, memory_order_relaxed);
+    }
+    return woke;
+}
+
+/* A worker that found work where more is waiting (a steal from a deque
+ * that still has items, a batch-mate with mates left) wakes the next
+ * sleeper: a chain that reaches min(k, s) sleepers even where a publisher
+ * sent one wake for several items. Relaxed load: a heuristic read; the
+ * publisher of those items has done the ordering for its own wake, and
+ * the token's CAS rechecks the counts. */
+static void wake_next(crew_pool *pool)
+{
+    wake_from(pool, atomic_load_explicit(&pool->idle, memory_order_relaxed));
 }
 
 static void wake_all(crew_pool *pool)
@@ -87,7 +147,12 @@ static void wake_all(crew_pool *pool)
     crew_futex_wake(&pool->event, INT_MAX);
 }
 
-/* Whether a worker about to sleep can see work anywhere. */
+/* Whether a worker about to sleep can see work anywhere. After its
+ * announcement (a seq_cst RMW): the injector's loads are seq_cst (see
+ * crew_wake_after_sc_publish); a deque's or a batch's publication was
+ * followed by its publisher's RMW on the idle word (see
+ * crew_wake_after_publish), so relaxed loads see it whenever that RMW came
+ * first. */
 static int work_visible(crew_pool *pool)
 {
     if (!crew_injector_empty(&pool->inj))
@@ -96,20 +161,26 @@ static int work_visible(crew_pool *pool)
         crew_worker *v = pool->workers[i];
         if (crew_deque_size_estimate(&v->deque) > 0)
             return 1;
-        uint64_t c = atomic_load_explicit(&v->batch.ctl, memory_order_seq_cst);
+        uint64_t c = atomic_load_explicit(&v->batch.ctl, memory_order_relaxed);
         if (BATCH_NEXT(c) < BATCH_LEN(c))
             return 1;
     }
     return 0;
 }
 
-unsigned crew_sleepers_after_publish(crew_pool *pool)
+/* Up again (woken, or never down): stop counting as a sleeper, and take a
+ * token if one is out (it was sent for us or for another sleeper that got
+ * up too; either way the count stays right: tokens <= sleepers). */
+static void get_up(crew_pool *pool)
 {
-    /* An RMW, not a load: whoever increments sleepers later reads from
-     * this RMW's release sequence, so it sees our publication; whoever
-     * incremented before, we see. (A seq_cst fence would do, but
-     * ThreadSanitizer builds cannot compile one.) */
-    return atomic_fetch_add_explicit(&pool->sleepers, 0, memory_order_seq_cst);
+    uint64_t idle = atomic_load_explicit(&pool->idle, memory_order_relaxed);
+    uint64_t next;
+    do
+        next = idle - IDLE_SLEEPER - (idle_tokens(idle) > 0 ? IDLE_TOKEN : 0);
+    /* SeqCst: in the idle word's order with the publishers' RMWs. */
+    while (!atomic_compare_exchange_weak_explicit(&pool->idle, &idle, next,
+                                                  memory_order_seq_cst,
+                                                  memory_order_relaxed));
 }
 
 /* ---- leapfrog floors ---- */
@@ -151,6 +222,9 @@ static int steal_counted(crew_worker *thief, crew_worker *victim, int64_t floor,
         if (ev != NULL)
             ev->arg = victim->index;
         crew_stat_add(&thief->stats.steals, 1);
+        /* More where this came from: wake the next sleeper for it. */
+        if (crew_deque_size_estimate(&victim->deque) > 0)
+            wake_next(thief->pool);
         *out = x;
         return 0;
     }
@@ -158,6 +232,20 @@ static int steal_counted(crew_worker *thief, crew_worker *victim, int64_t floor,
     if (r == CREW_STEAL_EMPTY && !__atomic_load_n(&victim->hot.request, __ATOMIC_RELAXED))
         __atomic_store_n(&victim->hot.request, 1, __ATOMIC_RELAXED);
     return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
+}
+
+/* The steal's veto for leapfrogging: the awaited job is done. A function
+ * of the veto's own type, so nothing is called through a pointer of
+ * another type. */
+typedef struct awaited_job {
+    crew_job_ *job;
+    int (*done)(crew_job_ *);
+} awaited_job;
+
+static int awaited_is_done(void *arg)
+{
+    const awaited_job *a = arg;
+    return a->done(a->job);
 }
 
 int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *awaited,
@@ -172,7 +260,8 @@ int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *await
      * only with that completion, so the veto refuses it. */
     if (done(awaited))
         return ENOENT;
-    return steal_counted(thief, runner, floor, (int (*)(void *))done, awaited, out);
+    awaited_job a = {awaited, done};
+    return steal_counted(thief, runner, floor, awaited_is_done, &a, out);
 }
 
 /* ---- finding work ---- */
@@ -235,11 +324,12 @@ static unsigned batch_refill(crew_worker *w)
     atomic_store_explicit(&b->ctl, (gen << 16) | n, memory_order_release);
     if (pool->cfg.queue_limit != 0)
         crew_release_queue_places(pool, n);
-    /* Batch-mates others could run, or more queued work: wake a sleeper
-     * (a chain: one post never wakes everybody, a burst gets every
-     * worker). The RMW read orders our refill before it. */
-    if ((n > 1 || !crew_injector_empty(&pool->inj)) && crew_sleepers_after_publish(pool) > 0)
-        crew_wake_one(pool);
+    /* Batch-mates others could run, or more queued work: wake sleepers,
+     * one per batch-mate (at least one if the queue has more). */
+    if (n > 1)
+        crew_wake_after_publish(pool, n - 1);
+    else if (!crew_injector_empty(&pool->inj))
+        crew_wake_after_publish(pool, 1);
     return n;
 }
 
@@ -279,6 +369,10 @@ static int run_stolen_batch_item(crew_worker *w)
         crew_worker *v = pool->workers[i];
         crew_inj_item it;
         if (v != w && batch_take(v, &it)) {
+            /* Relaxed: a hint, as in wake_next. */
+            uint64_t c = atomic_load_explicit(&v->batch.ctl, memory_order_relaxed);
+            if (BATCH_NEXT(c) < BATCH_LEN(c))
+                wake_next(pool);
             crew_trace_event *ev = crew_trace(w, CREW_TRACE_STEAL);
             if (ev != NULL)
                 ev->arg = v->index;
@@ -390,13 +484,8 @@ static int search_then_sleep(crew_worker *w)
     /* Read the event before announcing: a wake after this point changes
      * it, and the futex then does not sleep. */
     uint32_t e = atomic_load_explicit(&pool->event, memory_order_seq_cst);
-    atomic_fetch_add_explicit(&pool->sleepers, 1, memory_order_seq_cst);
-    /* A wake_pending left over from a wake whose sleeper had already got
-     * up would make publishers skip waking us: clear it before our last
-     * look for work. A publisher that read the stale 1 pushed before that
-     * read, so our look below sees its work; one that reads after sees 0
-     * and wakes us (at worst one wake too many). */
-    atomic_exchange_explicit(&pool->wake_pending, 0, memory_order_seq_cst);
+    /* SeqCst RMW: the announcement every publisher's wake pairs with. */
+    atomic_fetch_add_explicit(&pool->idle, IDLE_SLEEPER, memory_order_seq_cst);
     /* Busy workers keep their newest spawns private: ask each to publish
      * one at its next spawn, and wake us for it. */
     for (unsigned i = 0; i < pool->nworkers; i++) {
@@ -412,10 +501,7 @@ static int search_then_sleep(crew_worker *w)
         if (ev != NULL)
             ev->end_ns = crew_trace_now_ns();
     }
-    /* Up again (or never down): let the next publisher wake someone, then
-     * stop counting as a sleeper. Both before we look for work. */
-    atomic_exchange_explicit(&pool->wake_pending, 0, memory_order_seq_cst);
-    atomic_fetch_sub_explicit(&pool->sleepers, 1, memory_order_seq_cst);
+    get_up(pool);
     return 0;
 }
 

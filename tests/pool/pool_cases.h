@@ -23,11 +23,13 @@
     X(thread_caches_under_concurrency_account_for_every_object_exactly_once) \
     X(thread_caches_with_small_max_idle_free_bodies_and_keep_bound)          \
     X(thread_caches_with_batched_idle_credit_keep_bound)                     \
-    X(thread_caches_of_exited_threads_are_drained_at_destroy)                \
+    X(thread_caches_of_exited_threads_go_back_and_destroy_drains_them)       \
     X(thread_caches_survive_table_eviction_with_pools_used_alternately)      \
     X(thread_caches_of_large_objects_stay_small_and_spill)                   \
     X(a_new_pool_at_a_freed_pools_address_gets_its_own_thread_cache)        \
-    X(callbacks_may_use_their_own_pool)
+    X(callbacks_may_use_their_own_pool)                                      \
+    X(short_lived_threads_one_after_another_reuse_what_the_last_one_built)   \
+    X(more_live_threads_than_caches_use_the_shared_stack_and_lose_nothing)
 
 POOL_CASES(CREW_DECLARE_CASE)
 #endif

@@ -35,7 +35,18 @@
     X(spawns_whose_deque_cannot_grow_at_publish_all_run_once_at_their_sync) \
     X(spawns_whose_deque_cannot_grow_at_a_requested_publish_run_once_at_their_sync) \
     X(an_inside_submit_whose_deque_cannot_grow_runs_and_loses_no_spawn)     \
-    X(pool_create_out_of_memory_or_threads_returns_null_and_leaks_nothing)
+    X(pool_create_out_of_memory_or_threads_returns_null_and_leaks_nothing) \
+    X(producer_threads_that_come_and_go_do_not_grow_the_queue)              \
+    X(tasks_posted_inside_back_to_back_each_wake_a_sleeper)                 \
+    X(the_injector_never_looks_empty_while_it_holds_an_item)                \
+    SCHEDULER_DEBUG_CASES(X)
+
+/* Only where the checks exist: a case that could not fail elsewhere. */
+#ifdef CREW_DEBUG
+#define SCHEDULER_DEBUG_CASES(X) X(a_sync_out_of_lifo_order_aborts_in_debug_builds)
+#else
+#define SCHEDULER_DEBUG_CASES(X)
+#endif
 
 SCHEDULER_CASES(CREW_DECLARE_CASE)
 #endif

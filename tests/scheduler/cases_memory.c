@@ -1,11 +1,13 @@
-/* Suite `scheduler`, running out of memory: spawns whose deque cannot grow
- * still run exactly once (at their sync), and a pool whose creation runs
- * out of memory or threads returns NULL with errno and leaks nothing (the
- * ASan build's leak check sees every case). Each crashed, aborted or
- * leaked on the code before its fix. */
+/* Suite `scheduler`, memory: spawns whose deque cannot grow still run
+ * exactly once (at their sync); a pool whose creation runs out of memory
+ * or threads returns NULL with errno and leaks nothing (the ASan build's
+ * leak check sees every case); the injection queue's memory does not grow
+ * with the number of threads that ever posted. Each crashed, aborted,
+ * leaked or grew on the code before its fix. */
 #include "scheduler_cases.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,5 +207,56 @@ int pool_create_out_of_memory_or_threads_returns_null_and_leaks_nothing(void)
         CHECK(p == NULL);
         CHECKF(errno == EAGAIN, "thread %ld: errno %d", t, errno);
     }
+    return 0;
+}
+
+/* Servers post from short-lived threads: round after round, a new thread
+ * posts a burst of tasks and ends. The queue's segments must be reused
+ * whatever the number of threads: its memory is bounded by its largest
+ * backlog (here a burst: 200 tasks, 4 segments), not by the threads. */
+typedef struct churn {
+    crew_pool *pool;
+    _Atomic long *ran;
+    int failed;
+} churn;
+
+static void *churn_task(void *arg)
+{
+    atomic_fetch_add((_Atomic long *)arg, 1);
+    return NULL;
+}
+
+static void *churn_poster(void *arg)
+{
+    churn *c = arg;
+    for (int i = 0; i < 200; i++)
+        if (crew_post(c->pool, churn_task, (void *)c->ran) != 0)
+            c->failed = 1;
+    return NULL;
+}
+
+int producer_threads_that_come_and_go_do_not_grow_the_queue(void)
+{
+    crew_pool *p = test_pool(2, 0, false);
+    CHECK(p != NULL);
+    _Atomic long ran = 0;
+    long rounds = crew_scaled(500, 50);
+    for (long r = 0; r < rounds; r++) {
+        churn c = {p, &ran, 0};
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, churn_poster, &c) == 0);
+        CHECK(pthread_join(t, NULL) == 0);
+        CHECK(!c.failed);
+    }
+    CHECK(crew_pool_shutdown(p, false) == 0);
+    CHECK(atomic_load(&ran) == rounds * 200);
+    crew_objpool_stats st;
+    crew_objpool_stats_get(p->inj.segments, &st);
+    /* The largest backlog is one burst (4 segments), plus the two ends'
+     * segments and one a producer prepares: 16 leaves room for bursts
+     * that overlap the workers' batches, and is far below one per round. */
+    CHECKF(st.created <= 16, "%ld producer threads: %llu queue segments built", rounds,
+           (unsigned long long)st.created);
+    CHECK(crew_pool_destroy(p) == 0);
     return 0;
 }
