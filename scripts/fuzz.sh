@@ -39,6 +39,7 @@ case $build in
                                  -Db_sanitize=thread -Db_lundef=false) ;;
     asan)  compiler=gcc;   opts=(-Dwerror=true -Dbuildtype=debugoptimized
                                  -Db_sanitize=address,undefined -Db_lundef=false
+                                 -Ddebug_checks=true
                                  -Dc_args=-fno-sanitize-recover=all
                                  -Dc_link_args=-fno-sanitize-recover=all) ;;
     *) echo "fuzz.sh: unknown build '$build' (asan, tsan, gcc or clang)" >&2; exit 2 ;;
