@@ -149,7 +149,7 @@ void fz_inside_work(uint64_t *rng, unsigned depth)
 {
     unsigned steps = 1 + fz_rnd(rng, 3);
     for (unsigned s = 0; s < steps; s++) {
-        switch (fz_rnd(rng, 9)) {
+        switch (fz_rnd(rng, 10)) {
         case 0: {
             long n = 5 + fz_rnd(rng, 12);
             FZ_CHECK(PI(fz_fib(IP(n))) == fz_fib_seq(n), "fib(%ld) through spawns is wrong", n);
@@ -260,6 +260,15 @@ void fz_inside_work(uint64_t *rng, unsigned depth)
                 fz_set_flag(id, FZ_ACCEPTED | FZ_INSIDE);
             break;
         }
+        case 9:
+            /* Shutdown or destroy of its own pool from a task: EDEADLK,
+             * nothing changes (even while a caller shuts the pool down). */
+            if (fz_rnd(rng, 4) == 0) {
+                int rc = fz_rnd(rng, 2) ? crew_pool_shutdown(fz->pool, fz_rnd(rng, 2))
+                                        : crew_pool_destroy(fz->pool);
+                FZ_CHECK(rc == EDEADLK, "shutdown or destroy from a task returned %d", rc);
+            }
+            break;
         }
     }
 }
