@@ -1,6 +1,7 @@
 /*
  * Fork-join: the slow paths of crew_spawn and crew_sync (the fast paths are
- * inline in crew.h), the private prefix, leapfrogging, and crew_run.
+ * inline, in include/crew/fastpath.h), the private prefix, running a
+ * stolen spawn, and leapfrogging while waiting for a stolen task.
  *
  * The private prefix (docs/scheduler.md, "The fast path"): a worker's
  * newest spawns sit in hot.priv[lo, hi), touched only by the owner with no
@@ -16,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "scheduler/futex.h"
+#include "common/port.h"
 
 /* Leapfrog rounds before a waiting worker sleeps, and how long it sleeps
  * before trying again (the thief may have published subtasks meanwhile). */
@@ -121,13 +122,8 @@ void crew_run_stolen_spawn(crew_worker *w, crew_job_ *job)
 {
     (void)w; /* counted as a spawn: every spawned task runs exactly once */
     job->result = job->fn(job->arg);
-    /* AcqRel exchange: the result is visible to the owner that reads DONE;
-     * and we learn whether it sleeps on this word. After this the record
-     * (on the owner's stack) may be gone: only its address is used below,
-     * and a futex wake on a stale address is harmless. */
-    uint32_t old = __atomic_exchange_n(&job->state, CREW_SPAWN_DONE, __ATOMIC_ACQ_REL);
-    if (old == CREW_SPAWN_WAITING)
-        crew_futex_wake((_Atomic uint32_t *)&job->state, 1);
+    /* After this the record (on the owner's stack) may be gone. */
+    crew_stolen_complete(job);
 }
 
 /* Leapfrogging: while `job` runs on another worker, take work only from
@@ -149,7 +145,7 @@ void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *o
             crew_job_ *sub;
             int r = crew_steal_subtask(w, runner, job, ops->done, &sub);
             if (r == 0) {
-                crew_run_job(w, sub);
+                crew_execute_job(w, sub);
                 idle = 0;
                 continue;
             }
@@ -160,7 +156,7 @@ void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *o
             if (idle % 16 == 0)
                 sched_yield();
             else
-                __asm__ volatile("pause" ::: "memory");
+                crew_spin_hint();
             continue;
         }
         crew_stat_add(&w->stats.sleeps, 1);
@@ -174,21 +170,7 @@ static int spawn_done(crew_job_ *job)
     return __atomic_load_n(&job->state, __ATOMIC_ACQUIRE) == CREW_SPAWN_DONE;
 }
 
-static void spawn_sleep(crew_job_ *job, long ns)
-{
-    /* Announce the sleep in the state word itself: the thief's exchange to
-     * DONE then sees WAITING and wakes us. A CAS failure means the thief
-     * has not marked it STOLEN yet (keep looking) or it is already done. */
-    uint32_t expect = CREW_SPAWN_STOLEN;
-    if (__atomic_compare_exchange_n(&job->state, &expect, CREW_SPAWN_WAITING, 0,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
-        expect == CREW_SPAWN_WAITING) {
-        struct timespec ts = {0, ns};
-        crew_futex_wait((_Atomic uint32_t *)&job->state, CREW_SPAWN_WAITING, &ts);
-    }
-}
-
-static const crew_wait_ops spawn_wait = {spawn_done, spawn_sleep};
+static const crew_wait_ops spawn_wait = {spawn_done, crew_stolen_sleep};
 
 void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
 {
@@ -215,7 +197,7 @@ void *crew_sync_slow_(crew_worker_hot_ *h, crew_job_ *j)
             /* A task this frame submitted from inside the pool: it is ours
              * to run, and runs before the frame continues (with its own
              * leapfrog floor: others may wait on it). */
-            crew_run_job(w, x);
+            crew_execute_job(w, x);
             continue;
         }
 #ifdef CREW_DEBUG
