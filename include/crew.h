@@ -194,7 +194,7 @@ typedef void (*crew_reduce_combine_fn)(void *acc, const void *right, void *arg);
  * associative). With a fixed grain the split tree, and so the result, is
  * the same on every run (floating point included); grain 0 picks a grain
  * from the range and the pool's size (the same tree for the same pool
- * size; API.md promises determinism only for a fixed grain). value_size is at most
+ * size; docs/api.md promises determinism only for a fixed grain). value_size is at most
  * CREW_REDUCE_MAX_VALUE bytes. 0 or EINVAL / ESHUTDOWN / ENOMEM. */
 CREW_API int crew_parallel_reduce(crew_pool *pool, size_t begin, size_t end, size_t grain,
                                   size_t value_size, const void *identity,

@@ -86,7 +86,7 @@ static void config_read(crew_config *out, const crew_config *in)
     memcpy(out, in, n);
     out->size = sizeof(*out);
     /* Fields past the caller's size take defaults; in a zeroed config,
-     * zeros mean defaults (API.md). After crew_config_default, a spin_us
+     * zeros mean defaults (docs/api.md). After crew_config_default, a spin_us
      * of 0 is the caller's: sleep at once. */
     if (zeroed ? out->spin_us == 0 : n <= offsetof(crew_config, spin_us))
         out->spin_us = DEFAULT_SPIN_US;

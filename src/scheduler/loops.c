@@ -164,7 +164,7 @@ int crew_parallel_reduce(crew_pool *pool, size_t begin, size_t end, size_t grain
         begin > end)
         return EINVAL;
     /* grain 0: a fixed number of leaves per worker (the tree is then fixed
-     * for a given pool size and range, though API.md only promises that
+     * for a given pool size and range, though docs/api.md only promises that
      * for an explicit grain). */
     reduce_ctx c = {grain != 0 ? grain : auto_chunk(pool, end - begin), value_size,
                     identity, range, combine, arg};
