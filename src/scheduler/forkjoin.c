@@ -24,7 +24,9 @@
 #define WAIT_SPIN_ROUNDS 256
 #define WAIT_SLEEP_NS 200000
 
-int crew_publish_oldest_private(crew_worker *w)
+/* Moves the oldest private spawn to the deque: 1, or 0 when there is none
+ * or the deque cannot grow (then it stays private and runs at its sync). */
+static int publish_oldest_private(crew_worker *w)
 {
     crew_worker_hot_ *h = &w->hot;
     if (h->priv_lo == h->priv_hi)
@@ -57,7 +59,7 @@ int crew_publish_all_private(crew_worker *w)
     unsigned published = 0;
     int all = 1;
     while (h->priv_lo < h->priv_hi) {
-        if (!crew_publish_oldest_private(w)) {
+        if (!publish_oldest_private(w)) {
             all = 0;
             break;
         }
@@ -113,7 +115,7 @@ void crew_spawn_slow_(crew_worker_hot_ *h, crew_job_ *j)
         /* A worker going to sleep either is counted (we wake it) or sees
          * our new task (crew_wake_after_publish's RMW orders the push
          * before its read; a plain load here once lost that sleeper). */
-        if (crew_publish_oldest_private(w))
+        if (publish_oldest_private(w))
             crew_wake_after_publish(w->pool, 1);
     }
 }

@@ -199,9 +199,9 @@ int crew_work_visible(crew_pool *pool);
 /* An idle worker's last step: announce, ask busy workers to publish, look
  * once more, sleep until woken (or not at all if work showed up). */
 void crew_idle_sleep(crew_worker *w);
-/* Shutdown waiting until quiet(pool); idle workers notify it. */
+/* Shutdown waiting until quiet(pool); idle workers notify it on their way
+ * to sleep (crew_idle_sleep). */
 void crew_quiet_wait(crew_pool *pool, int (*quiet)(crew_pool *));
-void crew_quiet_notify(crew_pool *pool);
 /* Bounded queue: a producer sleeps while still_full(pool); freeing n
  * places wakes waiting producers; shutdown wakes them all. */
 void crew_space_wait(crew_pool *pool, int (*still_full)(crew_pool *));
@@ -252,9 +252,6 @@ int crew_batch_take(crew_worker *v, crew_inj_item *out);
 /* forkjoin.c: the private prefix, stolen spawns, leapfrogging         */
 /* ------------------------------------------------------------------ */
 
-/* Moves the oldest private spawn to the deque: 1, or 0 when there is none
- * or the deque cannot grow (then it stays private and runs at its sync). */
-int crew_publish_oldest_private(crew_worker *w);
 /* Publishes every private spawn, waking sleepers for them: 1, or 0 when
  * the deque could not grow (the ones not yet published stay private). */
 int crew_publish_all_private(crew_worker *w);

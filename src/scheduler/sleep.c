@@ -5,7 +5,7 @@
  * is the design and the proof that no wake-up is lost.
  *
  *   idle workers           crew_idle_sleep / crew_wake_after_*, crew_wake_next
- *   shutdown's quiet wait  crew_quiet_wait / crew_quiet_notify
+ *   shutdown's quiet wait  crew_quiet_wait / quiet_notify (in crew_idle_sleep)
  *   bounded-queue space    crew_space_wait / crew_space_release
  *   stolen spawns          crew_stolen_sleep / crew_stolen_complete
  *   records (futures)      crew_state_wait / crew_state_wake
@@ -153,10 +153,12 @@ static void get_up(crew_pool *pool)
                                                   memory_order_relaxed));
 }
 
+static void quiet_notify(crew_pool *pool);
+
 void crew_idle_sleep(crew_worker *w)
 {
     crew_pool *pool = w->pool;
-    crew_quiet_notify(pool);
+    quiet_notify(pool);
     /* Read the event before announcing: a wake after this point changes
      * it, and the futex then does not sleep. */
     uint32_t e = atomic_load_explicit(&pool->event, memory_order_seq_cst);
@@ -188,7 +190,7 @@ void crew_idle_sleep(crew_worker *w)
  * net, not the mechanism: a worker that finished the last task without
  * going idle yet is seen at the next look. */
 
-void crew_quiet_notify(crew_pool *pool)
+static void quiet_notify(crew_pool *pool)
 {
     /* Relaxed test: a shutdown that set the flag after we read it looks
      * at the counts itself before it sleeps, and then every 1 ms. */
@@ -203,7 +205,7 @@ void crew_quiet_wait(crew_pool *pool, int (*quiet)(crew_pool *))
 {
     atomic_store_explicit(&pool->quiet_waiters, 1, memory_order_seq_cst);
     while (!quiet(pool)) {
-        /* Acquire: pairs with crew_quiet_notify's release. */
+        /* Acquire: pairs with quiet_notify's release. */
         uint32_t e = atomic_load_explicit(&pool->quiet_event, memory_order_acquire);
         if (quiet(pool))
             break;
