@@ -26,9 +26,9 @@ extern "C" {
 #endif
 
 #define CREW_VERSION_MAJOR 0
-#define CREW_VERSION_MINOR 1
+#define CREW_VERSION_MINOR 2
 #define CREW_VERSION_PATCH 0
-#define CREW_VERSION_STRING "0.1.0"
+#define CREW_VERSION_STRING "0.2.0"
 
 /* The version of the library actually linked, "MAJOR.MINOR.PATCH". */
 CREW_API const char *crew_version(void);
@@ -248,5 +248,7 @@ CREW_API void crew_pool_stats(const crew_pool *pool, crew_stats *out);
 
 /* The inline fast path's private layout and definitions. */
 #include <crew/fastpath.h>
+/* Typed fork-join tasks: CREW_TASK, CREW_SPAWN, CREW_SYNC, CREW_RUN. */
+#include <crew/typed.h>
 
 #endif /* CREW_H */

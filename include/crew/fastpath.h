@@ -1,12 +1,23 @@
 /*
  * crew/fastpath.h: PRIVATE TO CREW. Included by <crew.h>, never on its
  * own; nothing here is API. It holds what the inline spawn/sync fast path
- * must see: the layout of a worker's hot part and of a task record, and
+ * must see: the layout of a thread's slot stack and of a task record, and
  * the inline definitions of the functions <crew.h> declares in its
- * "Fork-join" section. The layout may change in any release (programs see
- * it only through those inline functions; the library's exported copies,
- * crew_spawn_extern and crew_sync_extern, mirror them), and a change of it
- * bumps the shared library's soname (docs/install.md).
+ * "Fork-join" section (and of the typed tasks' helpers, crew/typed.h).
+ * The layout may change in any release (programs see it only through the
+ * inline functions; the library's exported copies, crew_spawn_extern and
+ * crew_sync_extern, mirror them), and a change of it bumps the shared
+ * library's soname (docs/install.md).
+ *
+ * The design (docs/scheduler.md, "The fast path"): every thread that
+ * spawns has a stack of task slots. A spawn writes fn and arg into the
+ * next slot and moves `top` up; a sync of a slot that is still private
+ * moves `top` back and calls the function: no atomic, no fence, and the
+ * caller's crew_task is a handle (the slot's index, the function and its
+ * argument) whose address is never stored anywhere, so the compiler keeps
+ * it in registers. Slots [0, split) are published: their addresses are on
+ * the worker's Chase-Lev deque, where thieves take them. Invariant: every
+ * published slot is older (lower) than every private one.
  */
 #ifndef CREW_FASTPATH_H
 #define CREW_FASTPATH_H
@@ -14,6 +25,8 @@
 #ifndef CREW_H
 #error "include <crew.h>, not <crew/fastpath.h>"
 #endif
+
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,125 +48,165 @@ extern "C" {
 #define CREW_STATIC_ASSERT_(cond, msg) _Static_assert(cond, msg)
 #endif
 
-/* A task record: what crew_task's reserved words hold. */
+/* A task record: a spawn's slot, or a detached job's record. Thieves and
+ * waiters read fn, arg, state and runner of a published slot; a thief
+ * writes result, state and runner. */
 typedef struct crew_job_ {
     crew_fn   fn;
     void     *arg;
     void     *result;
-    uint32_t  state;   /* atomic (builtins): CREW_JOB_* of the library */
+    uint32_t  state;   /* atomic (builtins): CREW_SPAWN_* / CREW_JOB_* of the library */
     uint32_t  flags;
     void     *runner;  /* atomic: the worker that stole or claimed it */
-    void    (*finish)(struct crew_job_ *job, void *worker); /* NULL: spawned */
+    void    (*finish)(struct crew_job_ *job, void *worker); /* NULL: a spawn */
 } crew_job_;
 
-#define CREW_PRIVATE_SPAWNS_ 64
-/* A spawned task's slot in the private prefix: the low bits of its
- * crew_job_.flags, a word only the owner writes (a thief writes result,
- * state and runner, never flags). */
-#define CREW_SLOT_MASK_ 127u
+/* Bytes of a slot that typed tasks (crew/typed.h) use for their
+ * arguments, and then for their result. */
+#define CREW_SLOT_PAYLOAD_ 64
 
+typedef struct crew_slot_ {
+    crew_job_ job;
+    /* Spawns made into this slot (statistics; atomic, owner writes): a
+     * counter per slot, not one per thread, so that no chain of
+     * load-add-store runs from one spawn to the next. */
+    uint64_t uses;
+    CREW_ALIGNAS_(64) unsigned char payload[CREW_SLOT_PAYLOAD_];
+} crew_slot_;
+
+/* A thread's spawn state. Workers have one each; a thread outside every
+ * pool gets its own the first time it spawns (the serial elision: its
+ * slots are never published). */
 typedef struct crew_worker_hot_ {
-    unsigned  priv_lo, priv_hi;     /* owner only: private spawns [lo, hi) */
-    uint64_t  spawns;               /* atomic, written by the owner only */
-    /* Slots CREW_PRIVATE_SPAWNS_ and up stay NULL: a task that is not
-     * private names one of them (see crew_sync), and a slot index read
-     * through CREW_SLOT_MASK_ can never leave the array. */
-    crew_job_ *priv[CREW_SLOT_MASK_ + 1];
-    /* atomic: a thief, or a worker going to sleep, asks for a public task.
-     * Its own cache line: others write it while the owner spawns. */
-    CREW_ALIGNAS_(64) int request;
+    crew_slot_ *slots; /* owner only: the slot stack, `cap` slots */
+    int top;           /* owner only: slots [0, top) hold unsynced spawns */
+    int split;         /* owner only: [0, split) are published */
+    int cap;           /* slots in the stack */
+    int is_worker;     /* 1 on a pool's worker */
+    /* Statistics (atomic, written by the owner only): spawns that got no
+     * slot; the others are counted in their slots. */
+    uint64_t spawns;
+    /* atomic: a spawn with top >= limit takes the slow path. The owner
+     * sets it to cap, or to 0 while nothing is published (so that the
+     * next spawn publishes: the oldest unsynced spawn is always public); a
+     * thief that found the public part empty, or a worker going to sleep,
+     * sets it to 0 to ask for a task (the next spawn publishes one). Its
+     * own cache line: others write it while the owner spawns. */
+    CREW_ALIGNAS_(64) int limit;
 } crew_worker_hot_;
 
-/* The worker running on this thread; on any other thread, the read-only
- * crew_outside_worker_, whose private part is always "full and empty"
- * (priv_lo == priv_hi == CREW_PRIVATE_SPAWNS_), so both fast paths fall to
- * their slow paths (the serial elision) without a NULL test. */
+/* The spawn state of the thread running this: a worker's, a thread's own,
+ * or (before a thread's first spawn outside any pool) the read-only
+ * crew_outside_worker_, whose limit 0 and split INT_MAX send both fast
+ * paths to their slow paths without a NULL test. */
 extern CREW_API CREW_THREAD_LOCAL_ crew_worker_hot_ *crew_current_worker_
     __attribute__((tls_model("initial-exec")));
 extern CREW_API crew_worker_hot_ crew_outside_worker_;
 
-CREW_API void  crew_spawn_slow_(crew_worker_hot_ *w, crew_job_ *j);
+/* The slow paths. spawn_slow returns the handle's index: a slot, or -1
+ * (the task runs at its sync: no slot was free). sync_slow returns the
+ * task's result; for a published task it also leaves a typed task's
+ * result in its slot's payload. */
+CREW_API int   crew_spawn_slow_(crew_worker_hot_ *w, crew_fn fn, void *arg);
+CREW_API void *crew_sync_slow_(crew_worker_hot_ *w, int idx, crew_fn fn, void *arg);
+/* Typed tasks: spawn_slow with the arguments copied into the slot's
+ * payload (the slot's arg then points at it). */
+CREW_API int   crew_spawn_payload_slow_(crew_worker_hot_ *w, crew_fn fn, const void *args,
+                                        size_t size);
 /* Debug builds (CREW_DEBUG): a sync that breaks the LIFO order; prints
  * what happened and aborts. */
 CREW_API void  crew_sync_order_violation_(void);
-CREW_API void *crew_sync_slow_(crew_worker_hot_ *w, crew_job_ *j);
 
-CREW_STATIC_ASSERT_(sizeof(crew_job_) <= sizeof(crew_task), "crew_task too small");
+CREW_STATIC_ASSERT_(sizeof(crew_slot_) == 128, "a slot is two cache lines");
+
+/* The handle: crew_task's first three words. */
+static inline void crew_handle_set_(crew_task *t, int idx, crew_fn fn, void *arg)
+{
+    t->crew_reserved_[0] = (void *)(intptr_t)idx;
+    memcpy(&t->crew_reserved_[1], &fn, sizeof fn);
+    t->crew_reserved_[2] = arg;
+}
+
+static inline int crew_handle_idx_(const crew_task *t)
+{
+    return (int)(intptr_t)t->crew_reserved_[0];
+}
+
+static inline crew_fn crew_handle_fn_(const crew_task *t)
+{
+    crew_fn fn;
+    memcpy(&fn, &t->crew_reserved_[1], sizeof fn);
+    return fn;
+}
 
 static inline void crew_count_(uint64_t *c)
 {
     __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
 }
 
-/* Makes fn(arg) available to thieves. Never fails. No lock, no malloc, no
- * fence: the task goes on the worker's private prefix (only fn and arg are
- * written; the rest of the record is filled in if it is ever published),
- * and is published to its Chase-Lev deque only when a thief asks or a
- * worker goes to sleep (both raise `request`). */
-static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
+/* Whether a spawn may take the fast path: a free slot, something already
+ * published, nobody asking for work. */
+static inline int crew_spawn_fast_ok_(crew_worker_hot_ *w, int top)
 {
-    crew_job_ *j = (crew_job_ *)(void *)t;
-    crew_worker_hot_ *w = crew_current_worker_;
-    j->fn = fn;
-    j->arg = arg;
-    if (__builtin_expect(w->priv_hi == CREW_PRIVATE_SPAWNS_ ||
-                             __atomic_load_n(&w->request, __ATOMIC_RELAXED) != 0,
-                         0)) {
-        crew_spawn_slow_(w, j);
-        return;
-    }
-    unsigned hi = w->priv_hi;
-    w->priv[hi] = j;
-    /* The task remembers its slot: its sync then rewinds priv_hi from the
-     * record instead of reading priv_hi back (a shorter dependency chain
-     * through memory than a load and a store of priv_hi per operation). */
-    j->flags = hi;
-    w->priv_hi = hi + 1;
-    crew_count_(&w->spawns);
+    return __builtin_expect(top < __atomic_load_n(&w->limit, __ATOMIC_RELAXED), 1);
 }
 
-/* The unstolen case of a sync: j is the newest private spawn, and is
- * taken back from the private prefix. */
-static inline int crew_sync_takes_back_(crew_worker_hot_ *w, crew_job_ *j)
+/* The fast path's claim of slot `top` (crew_spawn_fast_ok_ said yes). */
+static inline crew_slot_ *crew_spawn_take_(crew_worker_hot_ *w, int top)
 {
-    /* j's slot still holds j only while j is private: publishing a task
-     * clears its slot, and a slot is reused only by a task spawned after
-     * j was synced or published. Syncs are LIFO, so j is the newest
-     * private task and the prefix ends just below it. */
-    unsigned idx = j->flags & CREW_SLOT_MASK_;
-    if (w->priv[idx] == j) {
+    crew_slot_ *s = &w->slots[top];
+    w->top = top + 1;
+    crew_count_(&s->uses);
+    return s;
+}
+
+static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
+{
+    crew_worker_hot_ *w = crew_current_worker_;
+    int idx = w->top;
+    if (crew_spawn_fast_ok_(w, idx)) {
+        crew_slot_ *s = crew_spawn_take_(w, idx);
+        s->job.fn = fn;
+        s->job.arg = arg;
+    } else {
+        idx = crew_spawn_slow_(w, fn, arg);
+    }
+    crew_handle_set_(t, idx, fn, arg);
+}
+
+/* The unstolen case of a sync: the slot is still private (at or above
+ * split), so it is the newest (syncs are LIFO) and is taken back. */
+static inline int crew_sync_takes_back_(crew_worker_hot_ *w, int idx)
+{
+    if (__builtin_expect(idx >= w->split, 1)) {
 #ifdef CREW_DEBUG
-        /* Private, but not the newest: a spawn after j is not synced. */
-        if (idx + 1 != w->priv_hi)
+        /* Private, but not the newest: a spawn after it is not synced. */
+        if (idx + 1 != w->top)
             crew_sync_order_violation_();
 #endif
-        w->priv_hi = idx;
+        w->top = idx;
         return 1;
     }
     return 0;
 }
 
-/* Returns fn(arg)'s result: runs it here if nobody stole it, otherwise
- * works on the thief's subtasks (leapfrogging) or sleeps until it is done.
- * Syncs happen in reverse spawn order. */
 static inline void *crew_sync(crew_task *t)
 {
-    crew_job_ *j = (crew_job_ *)(void *)t;
     crew_worker_hot_ *w = crew_current_worker_;
-    if (__builtin_expect(crew_sync_takes_back_(w, j), 1))
-        return j->fn(j->arg);
-    return crew_sync_slow_(w, j);
+    int idx = crew_handle_idx_(t);
+    crew_fn fn = crew_handle_fn_(t);
+    if (crew_sync_takes_back_(w, idx))
+        return fn(t->crew_reserved_[2]);
+    return crew_sync_slow_(w, idx, fn, t->crew_reserved_[2]);
 }
 
-/* crew_sync for a task known to run `fn`: the unstolen path is a direct
- * call the compiler can see (Lace's SYNC). fn must be the spawned one. */
 static inline void *crew_sync_call(crew_task *t, crew_fn fn)
 {
-    crew_job_ *j = (crew_job_ *)(void *)t;
     crew_worker_hot_ *w = crew_current_worker_;
-    if (__builtin_expect(crew_sync_takes_back_(w, j), 1))
-        return fn(j->arg);
-    return crew_sync_slow_(w, j);
+    int idx = crew_handle_idx_(t);
+    if (crew_sync_takes_back_(w, idx))
+        return fn(t->crew_reserved_[2]);
+    return crew_sync_slow_(w, idx, fn, t->crew_reserved_[2]);
 }
 
 #ifdef __cplusplus

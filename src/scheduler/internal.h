@@ -47,15 +47,10 @@ enum {
     CREW_JOB_CANCELLED = 3,
 };
 
-/* crew_job_.flags: the low bits (CREW_SLOT_MASK_) are a spawned task's
- * private slot; these bits sit above them. */
+/* crew_job_.flags of detached jobs. */
 enum {
-    CREW_JOB_SERIAL = 1u << 8,   /* spawned outside a worker: run at sync */
-    CREW_JOB_UNQUEUED = 1u << 9, /* could not be published: run at sync */
-    CREW_JOB_NOCANCEL = 1u << 10, /* crew_run's root task: always runs */
+    CREW_JOB_NOCANCEL = 1u << 0, /* crew_run's root task: always runs */
 };
-/* The slot of a task that is not private: always NULL. */
-#define CREW_NO_SLOT CREW_PRIVATE_SPAWNS_
 
 typedef struct crew_worker crew_worker;
 
@@ -152,7 +147,7 @@ struct crew_pool {
 static inline crew_worker *crew_self(void)
 {
     crew_worker_hot_ *h = crew_current_worker_;
-    return h == &crew_outside_worker_ ? NULL : (crew_worker *)(void *)h;
+    return h->is_worker ? (crew_worker *)(void *)h : NULL;
 }
 
 /* The worker running on this thread if it is one of pool's, else NULL:
@@ -161,6 +156,24 @@ static inline crew_worker *crew_own_worker(const crew_pool *pool)
 {
     crew_worker *w = crew_self();
     return w != NULL && w->pool == pool ? w : NULL;
+}
+
+/* A thief found v's public part empty, or a worker goes to sleep: ask v's
+ * owner to publish a task at its next spawn (which the 0 sends to the
+ * slow path). Relaxed: a missed request costs parallelism, never progress
+ * (the owner runs its tasks itself); tested first, so that a busy owner's
+ * line is not written again and again. */
+static inline void crew_ask_for_work(crew_worker_hot_ *v)
+{
+    if (__atomic_load_n(&v->limit, __ATOMIC_RELAXED) != 0)
+        __atomic_store_n(&v->limit, 0, __ATOMIC_RELAXED);
+}
+
+/* Whether somebody wants a task from this thread (or nothing of it is
+ * published yet): what crew_parallel_for's lazy splitting asks. */
+static inline int crew_work_wanted(const crew_worker_hot_ *h)
+{
+    return __atomic_load_n(&h->limit, __ATOMIC_RELAXED) == 0;
 }
 
 static inline void crew_stat_add(_Atomic uint64_t *c, uint64_t n)
@@ -252,6 +265,13 @@ int crew_batch_take(crew_worker *v, crew_inj_item *out);
 /* forkjoin.c: the private prefix, stolen spawns, leapfrogging         */
 /* ------------------------------------------------------------------ */
 
+/* A thread's slot stack (a worker's, or an outside thread's own): 0 or
+ * ENOMEM; and its release. */
+int crew_slots_init(crew_worker_hot_ *h, int is_worker);
+void crew_slots_free(crew_worker_hot_ *h);
+/* The spawns counted on a thread's slot stack (relaxed reads: exact once
+ * the thread is quiet). */
+uint64_t crew_spawns_counted(const crew_worker_hot_ *h);
 /* Publishes every private spawn, waking sleepers for them: 1, or 0 when
  * the deque could not grow (the ones not yet published stay private). */
 int crew_publish_all_private(crew_worker *w);

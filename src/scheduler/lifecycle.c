@@ -115,6 +115,7 @@ static void free_workers(crew_pool *pool)
         if (w == NULL)
             continue; /* create ran out of memory before this one */
         crew_deque_destroy(&w->deque);
+        crew_slots_free(&w->hot);
         crew_trace_buf_free(&w->trace);
         free(w);
     }
@@ -204,7 +205,7 @@ static int pool_alloc_parts(crew_pool *pool, const char *trace)
         w->index = i;
         w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
         pool->workers[i] = w;
-        if (crew_deque_init(&w->deque, 256) != 0)
+        if (crew_deque_init(&w->deque, 256) != 0 || crew_slots_init(&w->hot, 1) != 0)
             return ENOMEM;
     }
     pool->records = crew_records_create(pool->nworkers);
@@ -361,7 +362,7 @@ void crew_pool_stats(const crew_pool *pool, crew_stats *out)
         const crew_worker_stats *s = &w->stats;
         /* Every spawned task runs exactly once (inline or stolen), so the
          * fast path counts spawns only; tasks_run adds the detached ones. */
-        uint64_t spawns = __atomic_load_n(&w->hot.spawns, __ATOMIC_RELAXED);
+        uint64_t spawns = crew_spawns_counted(&w->hot);
         out->tasks_run += atomic_load_explicit(&s->tasks_run, memory_order_relaxed) + spawns;
         out->spawns += spawns;
         out->steals += atomic_load_explicit(&s->steals, memory_order_relaxed);

@@ -168,8 +168,8 @@ void crew_idle_sleep(crew_worker *w)
      * one at its next spawn, and wake us for it. */
     for (unsigned i = 0; i < pool->nworkers; i++) {
         crew_worker *v = pool->workers[i];
-        if (v != w && !__atomic_load_n(&v->hot.request, __ATOMIC_RELAXED))
-            __atomic_store_n(&v->hot.request, 1, __ATOMIC_RELAXED);
+        if (v != w)
+            crew_ask_for_work(&v->hot);
     }
     if (!crew_work_visible(pool) &&
         !atomic_load_explicit(&pool->stopping, memory_order_seq_cst)) {

@@ -13,16 +13,6 @@
 
 #include "common/port.h"
 
-/* Never written: its private part reads as full (spawn's slow path) and
- * empty (sync's slow path), which is the serial elision. */
-crew_worker_hot_ crew_outside_worker_ = {
-    .priv_lo = CREW_PRIVATE_SPAWNS_,
-    .priv_hi = CREW_PRIVATE_SPAWNS_,
-};
-
-_Thread_local crew_worker_hot_ *crew_current_worker_
-    __attribute__((tls_model("initial-exec"))) = &crew_outside_worker_;
-
 /* Polls of the injection queue: every this many local tasks a worker looks
  * there first, so outside work is never starved by inside work. */
 #define INJECT_POLL_EVERY 32
@@ -93,8 +83,8 @@ static int steal_counted(crew_worker *thief, crew_worker *victim, int64_t floor,
         return 0;
     }
     crew_stat_add(&thief->stats.failed_steals, 1);
-    if (r == CREW_STEAL_EMPTY && !__atomic_load_n(&victim->hot.request, __ATOMIC_RELAXED))
-        __atomic_store_n(&victim->hot.request, 1, __ATOMIC_RELAXED);
+    if (r == CREW_STEAL_EMPTY)
+        crew_ask_for_work(&victim->hot);
     return r == CREW_STEAL_RETRY ? EAGAIN : ENOENT;
 }
 
