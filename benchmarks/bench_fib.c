@@ -1,7 +1,7 @@
 /* crew-bench fib: fork-join fib(n) with no cutoff, the pure cost of a
  * spawn/sync pair, against its sequential twin seq_fib (seq/fib.c).
  *   impl=seq             seq_fib(n), a plain recursive function;
- *   impl=crew            API.md's example: crew_spawn + crew_sync;
+ *   impl=crew            docs/api.md's example: crew_spawn + crew_sync;
  *   impl=crew_sync_call  the same, syncing with crew_sync_call(&t, fib),
  *                        whose unstolen path is a direct call;
  *   impl=omp_tasks       `#pragma omp task` for fib(n-1), fib(n-2) called,

@@ -26,9 +26,9 @@ extern "C" {
 #endif
 
 #define CREW_VERSION_MAJOR 0
-#define CREW_VERSION_MINOR 1
+#define CREW_VERSION_MINOR 2
 #define CREW_VERSION_PATCH 0
-#define CREW_VERSION_STRING "0.1.0"
+#define CREW_VERSION_STRING "0.2.0"
 
 /* The version of the library actually linked, "MAJOR.MINOR.PATCH". */
 CREW_API const char *crew_version(void);
@@ -131,9 +131,39 @@ CREW_API void         crew_group_destroy(crew_group *g);
 /* Fork-join: inside a task                                            */
 /* ------------------------------------------------------------------ */
 
+/* A spawn's record, caller-allocated (a local variable of the spawning
+ * function is the natural place). Its contents are private. */
 typedef struct crew_task { void *crew_reserved_[6]; } crew_task;
 
+/* Runs fn(arg) as a root task on the pool and blocks the caller until it
+ * returns: 0, or EINVAL / ESHUTDOWN / ENOMEM; result may be NULL. From a
+ * worker of the same pool it simply calls fn. */
 CREW_API int crew_run(crew_pool *pool, crew_fn fn, void *arg, void **result);
+
+/* Inside a task (on any thread, in fact: outside a worker both run the
+ * task serially at the sync). The rules, undefined behaviour if broken
+ * (docs/api.md): syncs happen in reverse spawn order on each thread;
+ * every spawn is synced exactly once, on the thread that spawned it,
+ * before the spawning task returns; the record stays alive and in place
+ * until then, and so does what arg points to. Debug builds (CREW_DEBUG)
+ * abort on a sync out of order. */
+
+/* Makes fn(arg) available to idle workers and returns at once. Never
+ * fails: a task that cannot be published runs at its sync. No lock, no
+ * malloc, no fence. Inline (crew/fastpath.h). */
+static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg);
+/* fn(arg)'s result: runs it here if nobody took it (a plain call);
+ * otherwise works on the thief's subtasks (leapfrogging) or sleeps until
+ * the thief is done. Inline. */
+static inline void *crew_sync(crew_task *t);
+/* crew_sync for a task known to run fn, which must be the function it was
+ * spawned with: the unstolen path is a direct call the compiler can
+ * inline. Inline. */
+static inline void *crew_sync_call(crew_task *t, crew_fn fn);
+/* Out-of-line copies of crew_spawn and crew_sync, for other languages and
+ * for function pointers. */
+CREW_API void  crew_spawn_extern(crew_task *t, crew_fn fn, void *arg);
+CREW_API void *crew_sync_extern(crew_task *t);
 
 /* ------------------------------------------------------------------ */
 /* Data parallelism                                                    */
@@ -164,7 +194,7 @@ typedef void (*crew_reduce_combine_fn)(void *acc, const void *right, void *arg);
  * associative). With a fixed grain the split tree, and so the result, is
  * the same on every run (floating point included); grain 0 picks a grain
  * from the range and the pool's size (the same tree for the same pool
- * size; API.md promises determinism only for a fixed grain). value_size is at most
+ * size; docs/api.md promises determinism only for a fixed grain). value_size is at most
  * CREW_REDUCE_MAX_VALUE bytes. 0 or EINVAL / ESHUTDOWN / ENOMEM. */
 CREW_API int crew_parallel_reduce(crew_pool *pool, size_t begin, size_t end, size_t grain,
                                   size_t value_size, const void *identity,
@@ -212,138 +242,13 @@ typedef struct crew_stats {
 } crew_stats;
 CREW_API void crew_pool_stats(const crew_pool *pool, crew_stats *out);
 
-/* ------------------------------------------------------------------ */
-/* Private: the spawn/sync fast path. Nothing below is API; the layout */
-/* may change in any release (programs see it only through the inline */
-/* functions, which the library's own copies mirror).                  */
-/* ------------------------------------------------------------------ */
-
-/* A task record: what crew_task's reserved words hold. */
-typedef struct crew_job_ {
-    crew_fn   fn;
-    void     *arg;
-    void     *result;
-    uint32_t  state;   /* atomic (builtins): CREW_JOB_* of the library */
-    uint32_t  flags;
-    void     *runner;  /* atomic: the worker that stole or claimed it */
-    void    (*finish)(struct crew_job_ *job, void *worker); /* NULL: spawned */
-} crew_job_;
-
-#define CREW_PRIVATE_SPAWNS_ 64
-/* A spawned task's slot in the private prefix: the low bits of its
- * crew_job_.flags, a word only the owner writes (a thief writes result,
- * state and runner, never flags). */
-#define CREW_SLOT_MASK_ 127u
-
-typedef struct crew_worker_hot_ {
-    unsigned  priv_lo, priv_hi;     /* owner only: private spawns [lo, hi) */
-    uint64_t  spawns;               /* atomic, written by the owner only */
-    /* Slots CREW_PRIVATE_SPAWNS_ and up stay NULL: a task that is not
-     * private names one of them (see crew_sync), and a slot index read
-     * through CREW_SLOT_MASK_ can never leave the array. */
-    crew_job_ *priv[CREW_SLOT_MASK_ + 1];
-    /* atomic: a thief, or a worker going to sleep, asks for a public task.
-     * Its own cache line: others write it while the owner spawns. */
-    _Alignas(64) int request;
-} crew_worker_hot_;
-
-/* The worker running on this thread; on any other thread, the read-only
- * crew_outside_worker_, whose private part is always "full and empty"
- * (priv_lo == priv_hi == CREW_PRIVATE_SPAWNS_), so both fast paths fall to
- * their slow paths (the serial elision) without a NULL test. */
-extern CREW_API _Thread_local crew_worker_hot_ *crew_current_worker_
-    __attribute__((tls_model("initial-exec")));
-extern CREW_API crew_worker_hot_ crew_outside_worker_;
-
-CREW_API void  crew_spawn_slow_(crew_worker_hot_ *w, crew_job_ *j);
-/* Debug builds (CREW_DEBUG): a sync that breaks the LIFO order; prints
- * what happened and aborts. */
-CREW_API void  crew_sync_order_violation_(void);
-CREW_API void *crew_sync_slow_(crew_worker_hot_ *w, crew_job_ *j);
-/* Out-of-line copies, for other languages and for function pointers. */
-CREW_API void  crew_spawn_extern(crew_task *t, crew_fn fn, void *arg);
-CREW_API void *crew_sync_extern(crew_task *t);
-
-_Static_assert(sizeof(crew_job_) <= sizeof(crew_task), "crew_task too small");
-
-static inline void crew_count_(uint64_t *c)
-{
-    __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
-}
-
-/* Makes fn(arg) available to thieves. Never fails. No lock, no malloc, no
- * fence: the task goes on the worker's private prefix (only fn and arg are
- * written; the rest of the record is filled in if it is ever published),
- * and is published to its Chase-Lev deque only when a thief asks or a
- * worker goes to sleep (both raise `request`). */
-static inline void crew_spawn(crew_task *t, crew_fn fn, void *arg)
-{
-    crew_job_ *j = (crew_job_ *)(void *)t;
-    crew_worker_hot_ *w = crew_current_worker_;
-    j->fn = fn;
-    j->arg = arg;
-    if (__builtin_expect(w->priv_hi == CREW_PRIVATE_SPAWNS_ ||
-                             __atomic_load_n(&w->request, __ATOMIC_RELAXED) != 0,
-                         0)) {
-        crew_spawn_slow_(w, j);
-        return;
-    }
-    unsigned hi = w->priv_hi;
-    w->priv[hi] = j;
-    /* The task remembers its slot: its sync then rewinds priv_hi from the
-     * record instead of reading priv_hi back (a shorter dependency chain
-     * through memory than a load and a store of priv_hi per operation). */
-    j->flags = hi;
-    w->priv_hi = hi + 1;
-    crew_count_(&w->spawns);
-}
-
-/* The unstolen case of a sync: j is the newest private spawn, and is
- * taken back from the private prefix. */
-static inline int crew_sync_takes_back_(crew_worker_hot_ *w, crew_job_ *j)
-{
-    /* j's slot still holds j only while j is private: publishing a task
-     * clears its slot, and a slot is reused only by a task spawned after
-     * j was synced or published. Syncs are LIFO, so j is the newest
-     * private task and the prefix ends just below it. */
-    unsigned idx = j->flags & CREW_SLOT_MASK_;
-    if (w->priv[idx] == j) {
-#ifdef CREW_DEBUG
-        /* Private, but not the newest: a spawn after j is not synced. */
-        if (idx + 1 != w->priv_hi)
-            crew_sync_order_violation_();
-#endif
-        w->priv_hi = idx;
-        return 1;
-    }
-    return 0;
-}
-
-/* Returns fn(arg)'s result: runs it here if nobody stole it, otherwise
- * works on the thief's subtasks (leapfrogging) or sleeps until it is done.
- * Syncs happen in reverse spawn order. */
-static inline void *crew_sync(crew_task *t)
-{
-    crew_job_ *j = (crew_job_ *)(void *)t;
-    crew_worker_hot_ *w = crew_current_worker_;
-    if (__builtin_expect(crew_sync_takes_back_(w, j), 1))
-        return j->fn(j->arg);
-    return crew_sync_slow_(w, j);
-}
-
-/* crew_sync for a task known to run `fn`: the unstolen path is a direct
- * call the compiler can see (Lace's SYNC). fn must be the spawned one. */
-static inline void *crew_sync_call(crew_task *t, crew_fn fn)
-{
-    crew_job_ *j = (crew_job_ *)(void *)t;
-    crew_worker_hot_ *w = crew_current_worker_;
-    if (__builtin_expect(crew_sync_takes_back_(w, j), 1))
-        return fn(j->arg);
-    return crew_sync_slow_(w, j);
-}
-
 #ifdef __cplusplus
 }
 #endif
+
+/* The inline fast path's private layout and definitions. */
+#include <crew/fastpath.h>
+/* Typed fork-join tasks: CREW_TASK, CREW_SPAWN, CREW_SYNC, CREW_RUN. */
+#include <crew/typed.h>
 
 #endif /* CREW_H */

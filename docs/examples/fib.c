@@ -1,4 +1,4 @@
-/* docs/guide: fork-join with spawn and sync (API.md's example). */
+/* docs/guide: fork-join with spawn and sync (docs/api.md's example). */
 #include <crew.h>
 #include <stdint.h>
 #include <stdio.h>

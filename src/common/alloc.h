@@ -16,4 +16,10 @@ void *crew_malloc(size_t size);
 void *crew_calloc(size_t count, size_t size);
 void *crew_aligned_alloc(size_t alignment, size_t size);
 
+/* Address space for a large array the kernel commits only as it is
+ * touched (mmap, MAP_NORESERVE): zeroed, page aligned, or NULL with errno
+ * ENOMEM. Passes the allocation fault point too. */
+void *crew_reserve(size_t size);
+void crew_unreserve(void *p, size_t size);
+
 #endif

@@ -14,8 +14,8 @@
  * An object may be released at a slot other than the one it came from,
  * or on the public path. crew_objpool_destroy drains every cache.
  */
-#ifndef CREW_POOL_OBJPOOL_H
-#define CREW_POOL_OBJPOOL_H
+#ifndef CREW_OBJPOOL_H
+#define CREW_OBJPOOL_H
 
 #include <limits.h>
 
@@ -43,4 +43,4 @@ void crew_objpool_release_at(crew_objpool *p, unsigned slot, void *obj);
  * ever used its public calls). Any thread. */
 unsigned crew_objpool_thread_caches(const crew_objpool *p);
 
-#endif /* CREW_POOL_OBJPOOL_H */
+#endif /* CREW_OBJPOOL_H */

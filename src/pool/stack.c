@@ -10,32 +10,32 @@
 #include "common/alloc.h"
 #include "pool/treiber.h"
 
-struct crew_pool_stack {
+struct crew_objpool_stack {
     /* 16-byte alignment is what cmpxchg16b needs; a line of its own keeps
      * the test's other data off it. */
     _Alignas(64) crew_treiber head;
 };
 
-crew_pool_stack *crew_pool_stack_create(void)
+crew_objpool_stack *crew_objpool_stack_create(void)
 {
-    crew_pool_stack *s = crew_aligned_alloc(64, sizeof(*s));
+    crew_objpool_stack *s = crew_aligned_alloc(64, sizeof(*s));
     if (s == NULL)
         return NULL;
     crew_treiber_init(&s->head);
     return s;
 }
 
-void crew_pool_stack_destroy(crew_pool_stack *s)
+void crew_objpool_stack_destroy(crew_objpool_stack *s)
 {
     free(s);
 }
 
-void crew_pool_stack_push(crew_pool_stack *s, crew_pool_node *n)
+void crew_objpool_stack_push(crew_objpool_stack *s, crew_objpool_node *n)
 {
     crew_treiber_push(&s->head, n);
 }
 
-crew_pool_node *crew_pool_stack_pop(crew_pool_stack *s)
+crew_objpool_node *crew_objpool_stack_pop(crew_objpool_stack *s)
 {
     return crew_treiber_pop(&s->head);
 }

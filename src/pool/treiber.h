@@ -19,8 +19,8 @@
  * does after it (acquire). The C11 accesses around it are to the two
  * halves of the head and to node links; each states its order below.
  */
-#ifndef CREW_POOL_TREIBER_H
-#define CREW_POOL_TREIBER_H
+#ifndef CREW_OBJPOOL_TREIBER_H
+#define CREW_OBJPOOL_TREIBER_H
 
 #ifndef CREW_BUILDING_LIBRARY
 #error "treiber.h needs -mcx16: include it from the library's sources only"
@@ -31,16 +31,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/port.h"
 #include "pool/stack.h"
 
 #if defined(__SANITIZE_THREAD__)
-#define CREW_POOL_TSAN 1
+#define CREW_OBJPOOL_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define CREW_POOL_TSAN 1
+#define CREW_OBJPOOL_TSAN 1
 #endif
 #endif
-#ifdef CREW_POOL_TSAN
+#ifdef CREW_OBJPOOL_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -55,7 +56,7 @@
 typedef union crew_treiber {
     AO_double_t whole;
     struct {
-        _Atomic(crew_pool_node *) top; /* AO_val1, the low quadword */
+        _Atomic(crew_objpool_node *) top; /* AO_val1, the low quadword */
         _Atomic(uintptr_t) version;    /* AO_val2: successful CASes so far */
     } half;
 } crew_treiber;
@@ -87,16 +88,16 @@ static inline void crew_treiber_init(crew_treiber *s)
  * acquire after a success (so the popper's use of the node and its object
  * happens after the pusher's writes). The release on a failed attempt adds
  * an edge that is not there; it can only hide a race, never invent one. */
-static inline int crew_treiber_cas(crew_treiber *s, crew_pool_node *old_top,
-                                   uintptr_t old_ver, crew_pool_node *new_top,
+static inline int crew_treiber_cas(crew_treiber *s, crew_objpool_node *old_top,
+                                   uintptr_t old_ver, crew_objpool_node *new_top,
                                    uintptr_t new_ver)
 {
-#ifdef CREW_POOL_TSAN
+#ifdef CREW_OBJPOOL_TSAN
     __tsan_release(s);
 #endif
     int ok = AO_compare_double_and_swap_double_full(
         &s->whole, (AO_t)old_top, (AO_t)old_ver, (AO_t)new_top, (AO_t)new_ver);
-#ifdef CREW_POOL_TSAN
+#ifdef CREW_OBJPOOL_TSAN
     if (ok)
         __tsan_acquire(s);
 #endif
@@ -111,7 +112,7 @@ static inline int crew_treiber_cas(crew_treiber *s, crew_pool_node *old_top,
 static inline void crew_treiber_backoff(unsigned *spins)
 {
     for (unsigned i = 0; i < *spins; i++)
-        __builtin_ia32_pause();
+        crew_spin_hint();
     if (*spins < 64)
         *spins *= 2;
 }
@@ -119,8 +120,8 @@ static inline void crew_treiber_backoff(unsigned *spins)
 /* Pushes the chain first -> ... -> last (linked through `next`, all held
  * by the caller) with one CAS. */
 static inline void crew_treiber_push_chain(crew_treiber *s,
-                                           crew_pool_node *first,
-                                           crew_pool_node *last)
+                                           crew_objpool_node *first,
+                                           crew_objpool_node *last)
 {
     for (unsigned spins = 1;; crew_treiber_backoff(&spins)) {
         /* Relaxed, both: push never dereferences the old top, and a stale
@@ -128,7 +129,7 @@ static inline void crew_treiber_push_chain(crew_treiber *s,
          * head was exactly this pair and last->next below is right. */
         uintptr_t ver =
             atomic_load_explicit(&s->half.version, memory_order_relaxed);
-        crew_pool_node *top =
+        crew_objpool_node *top =
             atomic_load_explicit(&s->half.top, memory_order_relaxed);
         /* Relaxed: the CAS (a full barrier) publishes it together with
          * the new top; poppers read it only after loading that top. */
@@ -139,13 +140,13 @@ static inline void crew_treiber_push_chain(crew_treiber *s,
     }
 }
 
-static inline void crew_treiber_push(crew_treiber *s, crew_pool_node *n)
+static inline void crew_treiber_push(crew_treiber *s, crew_objpool_node *n)
 {
     crew_treiber_push_chain(s, n, n);
 }
 
 /* The top node, now the caller's, or NULL when the stack was empty. */
-static inline crew_pool_node *crew_treiber_pop(crew_treiber *s)
+static inline crew_objpool_node *crew_treiber_pop(crew_treiber *s)
 {
     for (unsigned spins = 1;; crew_treiber_backoff(&spins)) {
         /* The version first, then the top (the acquire keeps the top load
@@ -160,7 +161,7 @@ static inline crew_pool_node *crew_treiber_pop(crew_treiber *s)
         /* Acquire: orders the load of top->next after it; the CAS that
          * installed this top stored its `next` first (a locked instruction
          * on x86-64 orders all earlier stores before it). */
-        crew_pool_node *top =
+        crew_objpool_node *top =
             atomic_load_explicit(&s->half.top, memory_order_acquire);
         if (top == NULL)
             return NULL;
@@ -168,11 +169,11 @@ static inline crew_pool_node *crew_treiber_pop(crew_treiber *s)
          * its new holder; any value read here is checked by the CAS, which
          * fails unless the head still is {top, ver}. The node itself is
          * never freed while the stack is in use, so the read is safe. */
-        crew_pool_node *next =
+        crew_objpool_node *next =
             atomic_load_explicit(&top->next, memory_order_relaxed);
         if (crew_treiber_cas(s, top, ver, next, CREW_TREIBER_NEXT_VERSION(ver)))
             return top;
     }
 }
 
-#endif /* CREW_POOL_TREIBER_H */
+#endif /* CREW_OBJPOOL_TREIBER_H */

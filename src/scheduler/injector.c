@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
+#include "common/port.h"
 #include "pool/objpool.h"
 
 enum { WRITTEN = 1u };
@@ -34,7 +35,7 @@ enum { WRITTEN = 1u };
 static void pause_briefly(unsigned *spins)
 {
     if (++*spins < 32)
-        __asm__ volatile("pause" ::: "memory");
+        crew_spin_hint();
     else
         sched_yield();
 }

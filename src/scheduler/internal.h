@@ -1,6 +1,20 @@
 /*
- * The scheduler's private structures. docs/scheduler.md is the design;
- * this header is the map: which thread writes which field.
+ * The scheduler's private structures and its files' shared functions.
+ * docs/scheduler.md is the design; this header is the map: which thread
+ * writes which field, and which file offers what. In layers, each using
+ * only those above it and the files of its own layer:
+ *
+ *   job records (crew_job_, from include/crew/fastpath.h) and their states
+ *   workers and the pool (the structures)
+ *   sleep.c     every futex handshake
+ *   worker.c    the worker loop, stealing, floors, batches
+ *   forkjoin.c  spawn/sync slow paths, stolen spawns, leapfrogging
+ *   record.c, executor.c, group.c   detached tasks (record.h)
+ *   lifecycle.c the pool's life (create, shutdown, destroy, stats)
+ *
+ * Where a lower layer calls a higher one, it is through a job's `finish`
+ * handler or because a worker running a job may wait (docs/scheduler.md,
+ * "Files").
  */
 #ifndef CREW_SCHED_INTERNAL_H
 #define CREW_SCHED_INTERNAL_H
@@ -33,15 +47,10 @@ enum {
     CREW_JOB_CANCELLED = 3,
 };
 
-/* crew_job_.flags: the low bits (CREW_SLOT_MASK_) are a spawned task's
- * private slot; these bits sit above them. */
+/* crew_job_.flags of detached jobs. */
 enum {
-    CREW_JOB_SERIAL = 1u << 8,   /* spawned outside a worker: run at sync */
-    CREW_JOB_UNQUEUED = 1u << 9, /* could not be published: run at sync */
-    CREW_JOB_NOCANCEL = 1u << 10, /* crew_run's root task: always runs */
+    CREW_JOB_NOCANCEL = 1u << 0, /* crew_run's root task: always runs */
 };
-/* The slot of a task that is not private: always NULL. */
-#define CREW_NO_SLOT CREW_PRIVATE_SPAWNS_
 
 typedef struct crew_worker crew_worker;
 
@@ -107,7 +116,7 @@ struct crew_pool {
 
     /* Idle workers: `idle` counts sleepers (workers between announcing
      * sleep and getting up) and wake tokens (wakes sent whose sleeper has
-     * not got up yet), see pool.c; `event` is the futex word they sleep
+     * not got up yet), see sleep.c; `event` is the futex word they sleep
      * on, bumped per wake. */
     _Alignas(64) _Atomic uint64_t idle;
     _Atomic uint32_t event;
@@ -130,11 +139,41 @@ struct crew_pool {
     pthread_mutex_t lifecycle; /* shutdown/destroy only: never on a hot path */
 };
 
+/* ------------------------------------------------------------------ */
+/* Helpers every file uses                                             */
+/* ------------------------------------------------------------------ */
+
 /* The worker running on this thread, NULL elsewhere. */
 static inline crew_worker *crew_self(void)
 {
     crew_worker_hot_ *h = crew_current_worker_;
-    return h == &crew_outside_worker_ ? NULL : (crew_worker *)(void *)h;
+    return h->is_worker ? (crew_worker *)(void *)h : NULL;
+}
+
+/* The worker running on this thread if it is one of pool's, else NULL:
+ * the one test for "the caller is a worker of this pool". */
+static inline crew_worker *crew_own_worker(const crew_pool *pool)
+{
+    crew_worker *w = crew_self();
+    return w != NULL && w->pool == pool ? w : NULL;
+}
+
+/* A thief found v's public part empty, or a worker goes to sleep: ask v's
+ * owner to publish a task at its next spawn (which the 0 sends to the
+ * slow path). Relaxed: a missed request costs parallelism, never progress
+ * (the owner runs its tasks itself); tested first, so that a busy owner's
+ * line is not written again and again. */
+static inline void crew_ask_for_work(crew_worker_hot_ *v)
+{
+    if (__atomic_load_n(&v->limit, __ATOMIC_RELAXED) != 0)
+        __atomic_store_n(&v->limit, 0, __ATOMIC_RELAXED);
+}
+
+/* Whether somebody wants a task from this thread (or nothing of it is
+ * published yet): what crew_parallel_for's lazy splitting asks. */
+static inline int crew_work_wanted(const crew_worker_hot_ *h)
+{
+    return __atomic_load_n(&h->limit, __ATOMIC_RELAXED) == 0;
 }
 
 static inline void crew_stat_add(_Atomic uint64_t *c, uint64_t n)
@@ -144,13 +183,17 @@ static inline void crew_stat_add(_Atomic uint64_t *c, uint64_t n)
                           memory_order_relaxed);
 }
 
-/* pool.c */
 /* Tracing: an event to fill on w's own buffer, or NULL when the pool does
  * not trace (the one branch tracing costs when off). */
 static inline crew_trace_event *crew_trace(crew_worker *w, uint32_t kind)
 {
     return w->pool->trace_path == NULL ? NULL : crew_trace_add(&w->trace, kind);
 }
+
+/* ------------------------------------------------------------------ */
+/* sleep.c: every futex handshake (sleeping and waking)                */
+/* ------------------------------------------------------------------ */
+
 /* After a publication that was a seq_cst store (the injector's): wake a
  * sleeper if one has no wake coming. */
 void crew_wake_after_sc_publish(crew_pool *pool);
@@ -158,33 +201,81 @@ void crew_wake_after_sc_publish(crew_pool *pool);
  * batch): wake up to n sleepers that have no wake coming; the idle word is
  * read with a seq_cst RMW, which orders the pushes before it. How many. */
 unsigned crew_wake_after_publish(crew_pool *pool, unsigned n);
+/* A worker found work where more is waiting: wake the next sleeper (a
+ * chain reaching min(k, s) sleepers where one wake was sent for several
+ * items). */
+void crew_wake_next(crew_pool *pool);
+/* Destroy: wake every sleeping worker. */
+void crew_wake_all_workers(crew_pool *pool);
+/* Whether a worker about to sleep can see work anywhere. */
+int crew_work_visible(crew_pool *pool);
+/* An idle worker's last step: announce, ask busy workers to publish, look
+ * once more, sleep until woken (or not at all if work showed up). */
+void crew_idle_sleep(crew_worker *w);
+/* Shutdown waiting until quiet(pool); idle workers notify it on their way
+ * to sleep (crew_idle_sleep). */
+void crew_quiet_wait(crew_pool *pool, int (*quiet)(crew_pool *));
+/* Bounded queue: a producer sleeps while still_full(pool); freeing n
+ * places wakes waiting producers; shutdown wakes them all. */
+void crew_space_wait(crew_pool *pool, int (*still_full)(crew_pool *));
+void crew_space_release(crew_pool *pool, unsigned n);
+void crew_space_wake_all(crew_pool *pool);
+/* A stolen spawn: the owner sleeps at most ns on its state word; the
+ * thief's completion wakes it. */
+void crew_stolen_sleep(crew_job_ *job, long ns);
+void crew_stolen_complete(crew_job_ *job);
+/* A state word with a count of waiters (records): sleep until
+ * settled(state), ns pass (ns > 0) or abstime (CLOCK_REALTIME) passes, 0
+ * or ETIMEDOUT; the waker changes the state (seq_cst) and calls wake. */
+int crew_state_wait(_Atomic uint32_t *state, _Atomic uint32_t *waiters,
+                    int (*settled)(uint32_t), long ns, const struct timespec *abstime);
+void crew_state_wake(_Atomic uint32_t *state, _Atomic uint32_t *waiters);
+/* A count (groups): sleep at most ns (0: no limit) while it is not 0;
+ * dropping it to 0 wakes every waiter (1 if this drop did). */
+void crew_count_wait(_Atomic uint32_t *count, long ns);
+int crew_count_drop(_Atomic uint32_t *count);
+/* A flag (crew_run): sleep until set; set wakes the waiter. */
+void crew_flag_wait(_Atomic uint32_t *flag);
+void crew_flag_set(_Atomic uint32_t *flag);
+
+/* ------------------------------------------------------------------ */
+/* worker.c: the worker loop, stealing, floors, batches                */
+/* ------------------------------------------------------------------ */
+
+/* A worker thread's start routine (lifecycle.c starts them). */
+void *crew_worker_main(void *arg);
+/* Runs a job others may wait on (a stolen spawn, a detached job) on w,
+ * with its own leapfrog floor. */
+void crew_execute_job(crew_worker *w, crew_job_ *job);
 /* Around running a job others may wait on: set the leapfrog floor to the
  * deque's bottom, and restore it after (after the job's completion is
  * published, so a waiter that sees the old floor also sees the job done). */
 int64_t crew_floor_enter(crew_worker *w);
 void crew_floor_leave(crew_worker *w, int64_t saved);
-/* A bounded queue has n places free again: wake waiting producers. */
-void crew_release_queue_places(crew_pool *pool, unsigned n);
 /* Leapfrogging: steal from runner only items pushed since its current job
  * began, unless awaited (the job waited for) is done by then. 0, EAGAIN
  * (lost a race) or ENOENT. */
 int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *awaited,
                        int (*done)(crew_job_ *), crew_job_ **out);
-/* A detached task is finished (or dropped as cancelled): w counts it, or
- * the pool when w is NULL (shutdown's drain). */
-void crew_count_completed(crew_pool *pool, crew_worker *w);
-int crew_steal_from(crew_worker *thief, crew_worker *victim, crew_job_ **out);
-void crew_run_job(crew_worker *w, crew_job_ *job);
+/* Takes the next item of v's batch: any thread (the owner, an idle worker,
+ * shutdown's drain). 1 if it got one. */
+int crew_batch_take(crew_worker *v, crew_inj_item *out);
 
-/* forkjoin.c: the private prefix */
-/* Moves the oldest private spawn to the deque: 1, or 0 when there is none
- * or the deque cannot grow (then it stays private and runs at its sync). */
-int crew_publish_oldest_private(crew_worker *w);
-/* Publishes every private spawn: 1, or 0 when the deque could not grow
- * (the ones not yet published stay private). */
+/* ------------------------------------------------------------------ */
+/* forkjoin.c: the private prefix, stolen spawns, leapfrogging         */
+/* ------------------------------------------------------------------ */
+
+/* A thread's slot stack (a worker's, or an outside thread's own): 0 or
+ * ENOMEM; and its release. */
+int crew_slots_init(crew_worker_hot_ *h, int is_worker);
+void crew_slots_free(crew_worker_hot_ *h);
+/* The spawns counted on a thread's slot stack (relaxed reads: exact once
+ * the thread is quiet). */
+uint64_t crew_spawns_counted(const crew_worker_hot_ *h);
+/* Publishes every private spawn, waking sleepers for them: 1, or 0 when
+ * the deque could not grow (the ones not yet published stay private). */
 int crew_publish_all_private(crew_worker *w);
-
-/* forkjoin.c */
+/* A thief runs a spawn it stole and completes it for its owner. */
 void crew_run_stolen_spawn(crew_worker *w, crew_job_ *job);
 typedef struct crew_wait_ops {
     int (*done)(crew_job_ *job);
@@ -193,12 +284,26 @@ typedef struct crew_wait_ops {
 /* Leapfrog on job's runner until ops->done(job), sleeping in between. */
 void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *ops);
 
-/* executor.c */
+/* ------------------------------------------------------------------ */
+/* record.c, executor.c: detached tasks                                */
+/* ------------------------------------------------------------------ */
+
+/* The pool's home for detached task records (futures, posts, groups). */
+struct crew_records *crew_records_create(unsigned nworkers);
+void crew_records_drop_pool(crew_pool *pool);
+/* Queues a detached job: onto the caller's deque if it is one of pool's
+ * workers (and not `external`), else the injection queue. 0, or
+ * ESHUTDOWN, EAGAIN, ENOMEM. */
 int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external);
 /* Shutdown with cancel_pending: an injected item that will not run. */
 void crew_cancel_injected(crew_pool *pool, const crew_inj_item *item);
-void crew_group_task_done(crew_group *g);
-struct crew_records *crew_records_create(unsigned nworkers);
-void crew_records_drop_pool(crew_pool *pool);
+
+/* ------------------------------------------------------------------ */
+/* lifecycle.c: the pool's accounting                                  */
+/* ------------------------------------------------------------------ */
+
+/* A detached task is finished (or dropped as cancelled): w counts it, or
+ * the pool when w is NULL (shutdown's drain). */
+void crew_count_completed(crew_pool *pool, crew_worker *w);
 
 #endif

@@ -6,10 +6,11 @@
  * Lazy splitting (after Tzannes, Caragea, Barua, Vishkin, PPoPP 2010): a
  * task works through its range chunk by chunk and splits off the right half
  * of what is left only when a thief wants work. The signal is the worker's
- * own `request` word, which a thief that found its public deque empty, or a
- * worker going to sleep, raises; the spawn of the right half then takes the
- * slow path that publishes it and wakes a sleeper. A loop nobody wants to
- * share costs one relaxed load per chunk.
+ * own `limit` word, which a thief that found its public deque empty, or a
+ * worker going to sleep, sets to 0 (and which is 0 while nothing of the
+ * worker is published, so a loop's first split happens at once); the spawn
+ * of the right half then takes the slow path that publishes it and wakes a
+ * sleeper. A loop nobody wants to share costs one relaxed load per chunk.
  */
 #include "scheduler/internal.h"
 
@@ -41,8 +42,7 @@ typedef struct loop_range {
 
 static int thief_waiting(void)
 {
-    crew_worker_hot_ *h = crew_current_worker_;
-    return __atomic_load_n(&h->request, __ATOMIC_RELAXED) != 0;
+    return crew_work_wanted(crew_current_worker_);
 }
 
 static void loop_stop(loop_ctx *c, int rc)
@@ -164,7 +164,7 @@ int crew_parallel_reduce(crew_pool *pool, size_t begin, size_t end, size_t grain
         begin > end)
         return EINVAL;
     /* grain 0: a fixed number of leaves per worker (the tree is then fixed
-     * for a given pool size and range, though API.md only promises that
+     * for a given pool size and range, though docs/api.md only promises that
      * for an explicit grain). */
     reduce_ctx c = {grain != 0 ? grain : auto_chunk(pool, end - begin), value_size,
                     identity, range, combine, arg};

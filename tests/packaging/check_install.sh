@@ -60,6 +60,10 @@ echo "installed into $prefix (libdir $lib)"
 # The project's default_library is both: the shared and the static library.
 real=$lib/libcrew.so.$version
 cmp -s "$inc/crew.h" "$source/include/crew.h" || fail "$inc/crew.h missing or not include/crew.h"
+for h in fastpath.h typed.h; do
+    cmp -s "$inc/crew/$h" "$source/include/crew/$h" ||
+        fail "$inc/crew/$h missing or not include/crew/$h"
+done
 [ -f "$lib/pkgconfig/crew.pc" ] || fail "$lib/pkgconfig/crew.pc missing"
 [ -f "$lib/libcrew.a" ] || fail "$lib/libcrew.a missing"
 if [ ! -f "$real" ] || [ -L "$real" ]; then
@@ -78,7 +82,7 @@ soname=$(readelf -d "$real" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
 if readelf -d "$real" | grep -E '\((RPATH|RUNPATH)\)'; then
     fail "the installed libcrew.so.$version carries an RPATH/RUNPATH"
 fi
-echo "files: crew.h, libcrew.so.$version (SONAME $soname) + 2 links, libcrew.a, crew.pc"
+echo "files: crew.h, crew/fastpath.h, crew/typed.h, libcrew.so.$version (SONAME $soname) + 2 links, libcrew.a, crew.pc"
 
 # ---- pkg-config ----
 # As a user points it at a non-system prefix. atomic_ops, which crew.pc

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the built libraries show a program that links them:
 #   - the shared library exports only crew_* names (nm -D), exactly the
-#     CREW_API declarations of include/crew.h, and its soname is
+#     CREW_API declarations of include/crew.h and include/crew/*.h, and
+#     its soname is
 #     libcrew.so.<soversion> (readelf -d);
 #   - the static archive defines only crew_* global names (anything else
 #     could collide with a program's own symbols);
@@ -56,7 +57,9 @@ foreign_name() {
 # The names declared CREW_API in the header: on each declaration line, the
 # last identifier before the parameter list (functions) or the end of the
 # declarator (variables).
-declared=$(sed -n -E 's/^[[:space:]]*(extern[[:space:]]+)?CREW_API[[:space:]]+//p' "$header" |
+# crew.h and the private headers it includes (include/crew/*.h).
+headers=("$header" "$(dirname "$header")"/crew/*.h)
+declared=$(sed -n -E 's/^[[:space:]]*(extern[[:space:]]+)?CREW_API[[:space:]]+//p' "${headers[@]}" |
     sed -E 's/__attribute__.*//; s/[(;].*//; s/[[:space:]]+$//' |
     grep -oE '[A-Za-z_][A-Za-z0-9_]*$' | sort -u)
 if [ -z "$declared" ]; then

@@ -23,19 +23,19 @@
 
 int treiber_stack_is_lifo_and_pops_null_when_empty(void)
 {
-    crew_pool_stack *s = crew_pool_stack_create();
+    crew_objpool_stack *s = crew_objpool_stack_create();
     CHECK(s != NULL);
-    crew_pool_node n[3];
-    CHECK(crew_pool_stack_pop(s) == NULL);
+    crew_objpool_node n[3];
+    CHECK(crew_objpool_stack_pop(s) == NULL);
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 3; i++)
-            crew_pool_stack_push(s, &n[i]);
+            crew_objpool_stack_push(s, &n[i]);
         for (int i = 2; i >= 0; i--)
-            CHECKF(crew_pool_stack_pop(s) == &n[i], "round %d, node %d", round,
+            CHECKF(crew_objpool_stack_pop(s) == &n[i], "round %d, node %d", round,
                    i);
-        CHECK(crew_pool_stack_pop(s) == NULL);
+        CHECK(crew_objpool_stack_pop(s) == NULL);
     }
-    crew_pool_stack_destroy(s);
+    crew_objpool_stack_destroy(s);
     return 0;
 }
 
@@ -65,8 +65,8 @@ typedef struct torture {
     void *(*take)(struct torture *t);
     void (*give)(struct torture *t, void *x);
     _Atomic int *(*flag)(struct torture *t, void *x);
-    crew_pool_stack *stack;
-    crew_pool_node nodes[TORTURE_NODES];
+    crew_objpool_stack *stack;
+    crew_objpool_node nodes[TORTURE_NODES];
     _Atomic int node_held[TORTURE_NODES];
     crew_objpool *pool;
     long iterations;
@@ -193,17 +193,17 @@ static int torture_run(torture *t)
 
 static void *stack_take(torture *t)
 {
-    return crew_pool_stack_pop(t->stack);
+    return crew_objpool_stack_pop(t->stack);
 }
 
 static void stack_give(torture *t, void *x)
 {
-    crew_pool_stack_push(t->stack, x);
+    crew_objpool_stack_push(t->stack, x);
 }
 
 static _Atomic int *stack_flag(torture *t, void *x)
 {
-    return &t->node_held[(crew_pool_node *)x - t->nodes];
+    return &t->node_held[(crew_objpool_node *)x - t->nodes];
 }
 
 int treiber_aba_torture_never_gives_a_node_to_two_threads(void)
@@ -213,10 +213,10 @@ int treiber_aba_torture_never_gives_a_node_to_two_threads(void)
     t->take = stack_take;
     t->give = stack_give;
     t->flag = stack_flag;
-    t->stack = crew_pool_stack_create();
+    t->stack = crew_objpool_stack_create();
     CHECK(t->stack != NULL);
     for (int i = 0; i < TORTURE_NODES; i++)
-        crew_pool_stack_push(t->stack, &t->nodes[i]);
+        crew_objpool_stack_push(t->stack, &t->nodes[i]);
     if (torture_run(t) != 0)
         return 1; /* the stack may be corrupt: leave it */
 
@@ -224,9 +224,9 @@ int treiber_aba_torture_never_gives_a_node_to_two_threads(void)
      * a cycle. */
     int seen[TORTURE_NODES] = {0};
     int popped = 0;
-    crew_pool_node *n;
+    crew_objpool_node *n;
     while (popped <= 2 * TORTURE_NODES &&
-           (n = crew_pool_stack_pop(t->stack)) != NULL) {
+           (n = crew_objpool_stack_pop(t->stack)) != NULL) {
         long i = n - t->nodes;
         CHECKF(i >= 0 && i < TORTURE_NODES, "popped a foreign node");
         seen[i]++;
@@ -234,7 +234,7 @@ int treiber_aba_torture_never_gives_a_node_to_two_threads(void)
     }
     for (int i = 0; i < TORTURE_NODES; i++)
         CHECKF(seen[i] == 1, "node %d is on the stack %d times", i, seen[i]);
-    crew_pool_stack_destroy(t->stack);
+    crew_objpool_stack_destroy(t->stack);
     free(t);
     return 0;
 }

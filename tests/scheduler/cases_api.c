@@ -1,4 +1,4 @@
-/* Suite `api`: the contract of API.md at its edges: every error value,
+/* Suite `api`: the contract of docs/api.md at its edges: every error value,
  * config versions, hooks. */
 #include "api_cases.h"
 

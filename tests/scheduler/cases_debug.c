@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "scheduler/internal.h"
 #include "util.h"
 
 static void *dbg_leaf(void *arg)
@@ -35,7 +36,7 @@ static void *dbg_wrong_order_published(void *arg)
 {
     (void)arg;
     crew_task a, b;
-    __atomic_store_n(&crew_current_worker_->request, 1, __ATOMIC_RELAXED);
+    crew_ask_for_work(crew_current_worker_);
     crew_spawn(&a, dbg_leaf, IP(1));
     crew_spawn(&b, dbg_leaf, IP(2));
     crew_sync(&a);

@@ -39,6 +39,10 @@
     X(producer_threads_that_come_and_go_do_not_grow_the_queue)              \
     X(tasks_posted_inside_back_to_back_each_wake_a_sleeper)                 \
     X(the_injector_never_looks_empty_while_it_holds_an_item)                \
+    X(typed_fib_is_right_on_pools_and_outside_them)                         \
+    X(typed_children_of_data_dependent_number_are_each_synced_once)         \
+    X(typed_tasks_take_mixed_arguments_wide_results_and_void)               \
+    X(a_spawn_is_taken_by_an_idle_worker_while_its_spawner_works)           \
     SCHEDULER_DEBUG_CASES(X)
 
 /* Only where the checks exist: a case that could not fail elsewhere. */

@@ -1,8 +1,8 @@
 /* Thin wrappers over the Linux futex: a thread sleeps on a 32-bit word
  * while it holds an expected value, and a waker wakes n sleepers. Both may
  * return early (spurious wake-ups, signals): every caller loops. */
-#ifndef CREW_SCHED_FUTEX_H
-#define CREW_SCHED_FUTEX_H
+#ifndef CREW_COMMON_FUTEX_H
+#define CREW_COMMON_FUTEX_H
 
 #include <errno.h>
 #include <linux/futex.h>

@@ -1,0 +1,225 @@
+/*
+ * crew/typed.h: typed fork-join tasks, in plain C (included by <crew.h>).
+ *
+ *   CREW_TASK(long, fib, (long, n))
+ *   {
+ *       if (n < 2)
+ *           return n;
+ *       CREW_SPAWN(fib, n - 1);        // fib(n - 1), available to thieves
+ *       long b = fib(n - 2);           // a plain call
+ *       return CREW_SYNC(fib) + b;     // the newest spawn's result
+ *   }
+ *
+ * CREW_TASK(ret, name, (type, param)...) defines `static ret name(type
+ * param, ...)`, a function like any other (call it directly, from inside
+ * or outside a pool), plus what spawning it needs; CREW_RUN(pool, name,
+ * &result, args...) runs it as a root task on a pool (crew_run's typed
+ * form: 0 or crew_run's error). Between 1 and 8 parameters; the
+ * parameters together, and the result, must fit in 64 bytes (a compile
+ * error says so otherwise: pass a pointer). CREW_VOID_TASK(name, ...) is
+ * the same for a task that returns nothing.
+ *
+ * CREW_SPAWN(name, args...) spawns name(args...); CREW_SYNC(name) syncs the
+ * calling thread's newest unsynced spawn, which must be one of `name`, and
+ * returns its result. No handle and no storage: the arguments and the
+ * result live in the thread's own stack of task slots, so a task may spawn
+ * a number of children that depends on its data and sync them all in a
+ * loop (the newest first):
+ *
+ *   for (int i = 0; i < k; i++)
+ *       CREW_SPAWN(visit, child[i]);
+ *   for (int i = 0; i < k; i++)
+ *       total += CREW_SYNC(visit);
+ *
+ * The rules are crew_spawn's (docs/api.md): syncs in reverse spawn order
+ * on each thread, every spawn synced before the spawning task returns.
+ * Debug builds (CREW_DEBUG) also check that CREW_SYNC names the task that
+ * was spawned. Each thread's slot stack holds up to 4,194,304 unsynced
+ * spawns (address space, committed as it is used); a typed spawn past that
+ * prints why and aborts, as a recursion past the C stack would crash.
+ * Outside every pool the spawns run at their syncs (the serial elision).
+ */
+#ifndef CREW_TYPED_H
+#define CREW_TYPED_H
+
+#ifndef CREW_H
+#error "include <crew.h>, not <crew/typed.h>"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A typed spawn found no free slot, or no memory for a thread's first
+ * slot stack: prints which and aborts. */
+CREW_API void crew_typed_overflow_(void);
+
+/* ---- the preprocessor's part: one macro per parameter pair ---- */
+
+#define CREW_PP_NARGS_(...) CREW_PP_NARGS_I_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define CREW_PP_NARGS_I_(a1, a2, a3, a4, a5, a6, a7, a8, n, ...) n
+#define CREW_PP_CAT_(a, b) CREW_PP_CAT_I_(a, b)
+#define CREW_PP_CAT_I_(a, b) a##b
+#define CREW_PP_COMMA_() ,
+#define CREW_PP_NONE_()
+/* m applied to each (type, name) pair, sep() between two. */
+#define CREW_PP_MAP_(m, sep, ...) CREW_PP_CAT_(CREW_PP_MAP_, CREW_PP_NARGS_(__VA_ARGS__))(m, sep, __VA_ARGS__)
+#define CREW_PP_MAP_1(m, s, x) m x
+#define CREW_PP_MAP_2(m, s, x, ...) m x s() CREW_PP_MAP_1(m, s, __VA_ARGS__)
+#define CREW_PP_MAP_3(m, s, x, ...) m x s() CREW_PP_MAP_2(m, s, __VA_ARGS__)
+#define CREW_PP_MAP_4(m, s, x, ...) m x s() CREW_PP_MAP_3(m, s, __VA_ARGS__)
+#define CREW_PP_MAP_5(m, s, x, ...) m x s() CREW_PP_MAP_4(m, s, __VA_ARGS__)
+#define CREW_PP_MAP_6(m, s, x, ...) m x s() CREW_PP_MAP_5(m, s, __VA_ARGS__)
+#define CREW_PP_MAP_7(m, s, x, ...) m x s() CREW_PP_MAP_6(m, s, __VA_ARGS__)
+#define CREW_PP_MAP_8(m, s, x, ...) m x s() CREW_PP_MAP_7(m, s, __VA_ARGS__)
+#define CREW_PP_FIELD_(type, name) type name;
+#define CREW_PP_PARAM_(type, name) type name
+#define CREW_PP_NAME_(type, name) name
+#define CREW_PP_ARG_(type, name) a_.name
+
+#define CREW_PP_FIELDS_(...) CREW_PP_MAP_(CREW_PP_FIELD_, CREW_PP_NONE_, __VA_ARGS__)
+#define CREW_PP_PARAMS_(...) CREW_PP_MAP_(CREW_PP_PARAM_, CREW_PP_COMMA_, __VA_ARGS__)
+#define CREW_PP_NAMES_(...) CREW_PP_MAP_(CREW_PP_NAME_, CREW_PP_COMMA_, __VA_ARGS__)
+#define CREW_PP_ARGS_(...) CREW_PP_MAP_(CREW_PP_ARG_, CREW_PP_COMMA_, __VA_ARGS__)
+
+/* ---- what a task needs to be spawned and synced ---- */
+
+/* The arguments' struct, the spawn (the fast path writes them into the
+ * next slot; the slow path gets a copy of them, so that the caller's
+ * values never need an address), and the newest slot for the sync. */
+#define CREW_TASK_COMMON_(name, ...)                                                   \
+    typedef struct name##_crew_args_ {                                                 \
+        CREW_PP_FIELDS_(__VA_ARGS__)                                                   \
+    } name##_crew_args_;                                                               \
+    CREW_STATIC_ASSERT_(sizeof(name##_crew_args_) <= CREW_SLOT_PAYLOAD_,               \
+                        #name ": task arguments over 64 bytes: pass a pointer");       \
+    static void *name##_crew_thunk_(void *payload_);                                   \
+    /* Room for the arguments going in and the result coming out. */                  \
+    typedef union name##_crew_frame_ {                                                 \
+        name##_crew_args_ args;                                                        \
+        unsigned char bytes[CREW_SLOT_PAYLOAD_];                                       \
+    } name##_crew_frame_;                                                              \
+    static inline void name##_crew_spawn_(CREW_PP_PARAMS_(__VA_ARGS__))                \
+    {                                                                                  \
+        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
+        crew_worker_hot_ *w_ = crew_current_worker_;                                   \
+        int top_ = w_->top;                                                            \
+        if (crew_spawn_fast_ok_(w_, top_)) {                                           \
+            crew_slot_ *s_ = crew_spawn_take_(w_, top_);                               \
+            memcpy(s_->payload, &a_, sizeof a_);                                       \
+            s_->job.fn = name##_crew_thunk_;                                           \
+            s_->job.arg = s_->payload;                                                 \
+        } else if (crew_spawn_payload_slow_(w_, name##_crew_thunk_, &a_, sizeof a_) < 0) { \
+            crew_typed_overflow_();                                                    \
+        }                                                                              \
+    }                                                                                  \
+    /* The newest slot, synced: 1 if it was still private (its arguments  \
+     * are in the payload, to run here), 0 if it ran (result in the         \
+     * payload). */                                                                    \
+    static inline int name##_crew_sync_slot_(crew_slot_ **slot_)                       \
+    {                                                                                  \
+        crew_worker_hot_ *w_ = crew_current_worker_;                                   \
+        int idx_ = w_->top - 1;                                                        \
+        crew_slot_ *s_ = &w_->slots[idx_];                                             \
+        *slot_ = s_;                                                                   \
+        crew_typed_check_(s_, name##_crew_thunk_);                                     \
+        if (crew_sync_takes_back_(w_, idx_))                                           \
+            return 1;                                                                  \
+        crew_sync_slow_(w_, idx_, name##_crew_thunk_, s_->payload);                    \
+        return 0;                                                                      \
+    }
+
+#ifdef CREW_DEBUG
+/* The newest slot must hold a spawn of the task being synced. */
+#define crew_typed_check_(s, thunk)                                                    \
+    do {                                                                               \
+        if ((s)->job.fn != (thunk))                                                    \
+            crew_sync_order_violation_();                                              \
+    } while (0)
+#else
+#define crew_typed_check_(s, thunk) ((void)0)
+#endif
+
+#define CREW_TASK(ret, name, ...)                                                      \
+    static ret name(CREW_PP_PARAMS_(__VA_ARGS__));                                     \
+    CREW_TASK_COMMON_(name, __VA_ARGS__)                                               \
+    CREW_STATIC_ASSERT_(sizeof(ret) <= CREW_SLOT_PAYLOAD_,                             \
+                        #name ": task result over 64 bytes: return a pointer");        \
+    static void *name##_crew_thunk_(void *payload_)                                    \
+    {                                                                                  \
+        name##_crew_args_ a_;                                                          \
+        memcpy(&a_, payload_, sizeof a_);                                              \
+        ret r_ = name(CREW_PP_ARGS_(__VA_ARGS__));                                     \
+        memcpy(payload_, &r_, sizeof r_);                                              \
+        return NULL;                                                                   \
+    }                                                                                  \
+    static inline ret name##_crew_sync_(void)                                          \
+    {                                                                                  \
+        crew_slot_ *s_;                                                                \
+        if (name##_crew_sync_slot_(&s_)) {                                             \
+            name##_crew_args_ a_;                                                      \
+            memcpy(&a_, s_->payload, sizeof a_);                                       \
+            return name(CREW_PP_ARGS_(__VA_ARGS__));                                   \
+        }                                                                              \
+        ret r_;                                                                        \
+        memcpy(&r_, s_->payload, sizeof r_);                                           \
+        return r_;                                                                     \
+    }                                                                                  \
+    static inline int name##_crew_run_(crew_pool *pool_, ret *out_,                    \
+                                       CREW_PP_PARAMS_(__VA_ARGS__))                   \
+    {                                                                                  \
+        name##_crew_frame_ f_;                                                         \
+        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
+        f_.args = a_;                                                                  \
+        int rc_ = crew_run(pool_, name##_crew_thunk_, f_.bytes, NULL);                 \
+        if (rc_ == 0 && out_ != NULL)                                                  \
+            memcpy(out_, f_.bytes, sizeof *out_);                                      \
+        return rc_;                                                                    \
+    }                                                                                  \
+    static ret name(CREW_PP_PARAMS_(__VA_ARGS__))
+
+#define CREW_VOID_TASK(name, ...)                                                      \
+    static void name(CREW_PP_PARAMS_(__VA_ARGS__));                                    \
+    CREW_TASK_COMMON_(name, __VA_ARGS__)                                               \
+    static void *name##_crew_thunk_(void *payload_)                                    \
+    {                                                                                  \
+        name##_crew_args_ a_;                                                          \
+        memcpy(&a_, payload_, sizeof a_);                                              \
+        name(CREW_PP_ARGS_(__VA_ARGS__));                                              \
+        return NULL;                                                                   \
+    }                                                                                  \
+    static inline void name##_crew_sync_(void)                                         \
+    {                                                                                  \
+        crew_slot_ *s_;                                                                \
+        if (name##_crew_sync_slot_(&s_)) {                                             \
+            name##_crew_args_ a_;                                                      \
+            memcpy(&a_, s_->payload, sizeof a_);                                       \
+            name(CREW_PP_ARGS_(__VA_ARGS__));                                          \
+        }                                                                              \
+    }                                                                                  \
+    static inline int name##_crew_run_(crew_pool *pool_, void *out_,                   \
+                                       CREW_PP_PARAMS_(__VA_ARGS__))                   \
+    {                                                                                  \
+        name##_crew_frame_ f_;                                                         \
+        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
+        (void)out_;                                                                    \
+        f_.args = a_;                                                                  \
+        return crew_run(pool_, name##_crew_thunk_, f_.bytes, NULL);                    \
+    }                                                                                  \
+    static void name(CREW_PP_PARAMS_(__VA_ARGS__))
+
+/* Spawns name(args...): the arguments are converted to the parameters'
+ * types as in a call. */
+#define CREW_SPAWN(name, ...) name##_crew_spawn_(__VA_ARGS__)
+/* Syncs the newest unsynced spawn (one of `name`): its result. */
+#define CREW_SYNC(name) name##_crew_sync_()
+/* Runs name(args...) as a root task on pool, storing its result in *out
+ * (out may be NULL; for a CREW_VOID_TASK, pass NULL): 0, or crew_run's
+ * error (EINVAL, ESHUTDOWN, ENOMEM). */
+#define CREW_RUN(pool, name, out, ...) name##_crew_run_((pool), (out), __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CREW_TYPED_H */

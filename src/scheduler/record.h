@@ -1,0 +1,65 @@
+/*
+ * Detached task records: what a submitted, posted or group task lives in
+ * (record.c), shared by the executor (executor.c) and groups (group.c).
+ *
+ * A record's job state moves PENDING -> RUNNING -> DONE, or PENDING ->
+ * CANCELLED; whoever wins the CAS out of PENDING runs it (a worker that
+ * dequeued it, or a worker waiting on its future or group) or cancels it.
+ * References: the queue entry holds one (dropped by whoever dequeues it,
+ * after running and waking), a future's submitter holds one
+ * (crew_future_release), a group's list one per group task. Records go
+ * back to the pool's object pool when the last reference goes. Futures
+ * (and group tasks) may outlive their pool: each holds a reference on the
+ * records' home, which the pool drops at destroy; the last one out
+ * destroys the object pool.
+ */
+#ifndef CREW_SCHED_RECORD_H
+#define CREW_SCHED_RECORD_H
+
+#include "scheduler/internal.h"
+
+typedef enum crew_record_kind {
+    CREW_RECORD_FUTURE, /* crew_submit: the submitter holds a reference */
+    CREW_RECORD_POST,   /* crew_post from inside the pool: the queue's only */
+    CREW_RECORD_GROUP,  /* crew_group_post: the group's list holds one */
+} crew_record_kind;
+
+typedef struct crew_records crew_records;
+
+typedef struct crew_record {
+    crew_job_ job; /* first: queues hold &job */
+    _Atomic uint32_t refs;
+    _Atomic uint32_t waiters; /* threads sleeping on job.state */
+    crew_record_kind kind;
+    crew_pool *pool;   /* valid while queued or running */
+    crew_group *group; /* CREW_RECORD_GROUP */
+    crew_records *home;
+    struct crew_record *group_next; /* the group's list (CREW_RECORD_GROUP) */
+} crew_record;
+
+/* A record for fn(arg), its references counted for its kind, its finish
+ * handler set to the dequeue handler: NULL with *rc EINVAL (NULL pool or
+ * fn) or ENOMEM. */
+crew_record *crew_record_new(crew_pool *pool, crew_fn fn, void *arg, crew_record_kind kind,
+                             int *rc);
+/* Undoes a record whose enqueue failed (it never ran, nobody saw it). */
+void crew_record_discard(crew_record *r);
+/* Drops one reference; the last one recycles the record. */
+void crew_record_unref(crew_record *r);
+/* PENDING -> RUNNING: 1 if the caller won and must run it. */
+int crew_record_claim(crew_record *r);
+/* Runs a claimed record on worker w (its own leapfrog floor) and
+ * completes it: result, DONE, waiters woken, counts, its group. */
+void crew_record_run_claimed(crew_record *r, crew_worker *w);
+/* Marks a record final (DONE or CANCELLED) and wakes its waiters. */
+void crew_record_finalize(crew_record *r, uint32_t final);
+/* DONE or CANCELLED (acquire). */
+int crew_record_final(const crew_record *r);
+/* Sleeps until final, or ns pass (ns > 0), or abstime (CLOCK_REALTIME)
+ * passes: 0 or ETIMEDOUT. */
+int crew_record_sleep(crew_record *r, long ns, const struct timespec *abstime);
+
+/* group.c: one of the group's tasks finished or was cancelled. */
+void crew_group_task_done(crew_group *g);
+
+#endif

@@ -1,7 +1,0 @@
-#include "deque_cases.h"
-static const crew_case cases[] = {DEQUE_CASES(CREW_TABLE_ENTRY)};
-int main(int argc, char **argv)
-{
-    return crew_driver_main("deque", cases, sizeof cases / sizeof cases[0],
-                            argc, argv);
-}

@@ -1,0 +1,222 @@
+/* Suite `scheduler`, typed tasks (crew/typed.h): CREW_TASK, CREW_SPAWN,
+ * CREW_SYNC, CREW_RUN; and the stealability of the oldest spawn. */
+#include "scheduler_cases.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "util.h"
+
+static crew_pool *crew_current_pool_for_test;
+
+CREW_TASK(long, tfib, (long, n))
+{
+    if (n < 2)
+        return n;
+    CREW_SPAWN(tfib, n - 1);
+    long b = tfib(n - 2);
+    return CREW_SYNC(tfib) + b;
+}
+
+int typed_fib_is_right_on_pools_and_outside_them(void)
+{
+    /* Outside every pool: the serial elision, on this thread's own slots. */
+    CHECK(tfib(20) == 6765);
+    unsigned sizes[] = {1, 2, 4};
+    for (int i = 0; i < 3; i++) {
+        crew_pool *p = test_pool(sizes[i], 0, false);
+        CHECK(p != NULL);
+        long r = -1;
+        CHECK(CREW_RUN(p, tfib, &r, 25) == 0);
+        CHECKF(r == 75025, "%u workers: fib(25) = %ld", sizes[i], r);
+        CHECK(crew_pool_destroy(p) == 0);
+    }
+    return 0;
+}
+
+/* A tree whose nodes have a number of children that depends on their
+ * data: each node's children are spawned in a loop and synced in a loop,
+ * with no storage of the caller's. */
+static unsigned tree_kids(uint64_t seed, int depth)
+{
+    if (depth >= 6)
+        return 0;
+    return (unsigned)((seed * 0x9e3779b97f4a7c15ull) >> 60); /* 0..15 */
+}
+
+static uint64_t tree_child(uint64_t seed, unsigned i)
+{
+    uint64_t x = seed + 0x632be59bd9b4e019ull * (i + 1);
+    x ^= x >> 29;
+    return x * 0xbf58476d1ce4e5b9ull;
+}
+
+static long tree_count_seq(uint64_t seed, int depth)
+{
+    long n = 1;
+    unsigned k = tree_kids(seed, depth);
+    for (unsigned i = 0; i < k; i++)
+        n += tree_count_seq(tree_child(seed, i), depth + 1);
+    return n;
+}
+
+CREW_TASK(long, tree_count, (uint64_t, seed), (int, depth))
+{
+    unsigned k = tree_kids(seed, depth);
+    for (unsigned i = 0; i < k; i++)
+        CREW_SPAWN(tree_count, tree_child(seed, i), depth + 1);
+    long n = 1;
+    for (unsigned i = 0; i < k; i++)
+        n += CREW_SYNC(tree_count);
+    return n;
+}
+
+int typed_children_of_data_dependent_number_are_each_synced_once(void)
+{
+    crew_pool *p = test_pool(2, 0, false);
+    CHECK(p != NULL);
+    for (uint64_t seed = 1; seed < 40; seed += 3) {
+        long want = tree_count_seq(seed, 0), got = 0;
+        CHECK(CREW_RUN(p, tree_count, &got, seed, 0) == 0);
+        CHECKF(got == want, "seed %llu: %ld nodes, %ld expected", (unsigned long long)seed, got,
+               want);
+    }
+    CHECK(crew_pool_destroy(p) == 0);
+    return 0;
+}
+
+/* Several parameters of several types, and a result wider than a
+ * pointer, through slots that thieves take (2 workers, many spawns). */
+typedef struct wide {
+    double sum;
+    long count;
+    char tag[24];
+} wide;
+
+CREW_TASK(wide, mixed, (int, depth), (double, x), (char, c), (const long *, base))
+{
+    wide r = {x, 1, {0}};
+    r.tag[0] = c;
+    if (depth == 0) {
+        r.sum += (double)*base;
+        return r;
+    }
+    CREW_SPAWN(mixed, depth - 1, x / 2, (char)(c + 1), base);
+    wide b = mixed(depth - 1, x / 2, (char)(c + 1), base);
+    wide a = CREW_SYNC(mixed);
+    r.sum += a.sum + b.sum;
+    r.count += a.count + b.count;
+    if (a.tag[0] != c + 1 || b.tag[0] != c + 1)
+        r.count = -1000000;
+    return r;
+}
+
+static _Atomic long void_hits;
+
+CREW_VOID_TASK(mark, (int, depth))
+{
+    atomic_fetch_add(&void_hits, 1);
+    if (depth == 0)
+        return;
+    CREW_SPAWN(mark, depth - 1);
+    mark(depth - 1);
+    CREW_SYNC(mark);
+}
+
+int typed_tasks_take_mixed_arguments_wide_results_and_void(void)
+{
+    crew_pool *p = test_pool(2, 0, false);
+    CHECK(p != NULL);
+    long base = 3;
+    wide w;
+    memset(&w, 0, sizeof w);
+    CHECK(CREW_RUN(p, mixed, &w, 12, 1.0, 'a', &base) == 0);
+    /* 2^13 - 1 nodes; every level's x halves and the levels sum to 1 each,
+     * and each of the 2^12 leaves adds base. */
+    CHECKF(w.count == 8191, "count %ld", w.count);
+    CHECKF(w.sum == 13.0 + 3.0 * 4096, "sum %f", w.sum);
+    CHECK(w.tag[0] == 'a');
+    atomic_store(&void_hits, 0);
+    CHECK(CREW_RUN(p, mark, NULL, 14) == 0);
+    CHECK(atomic_load(&void_hits) == (1 << 15) - 1);
+    CHECK(crew_pool_destroy(p) == 0);
+    return 0;
+}
+
+/* ---- stealability ---- */
+
+typedef struct steal_round {
+    _Atomic int b_started, a_spawned, a_started;
+    _Atomic int where;
+} steal_round;
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+/* Keeps the other worker busy until A exists, then lets it go idle. */
+static void *task_b(void *arg)
+{
+    steal_round *r = arg;
+    atomic_store(&r->b_started, 1);
+    for (int i = 0; i < 3000 && !atomic_load(&r->a_spawned); i++)
+        test_sleep_ms(1);
+    return NULL;
+}
+
+static void *task_a(void *arg)
+{
+    steal_round *r = arg;
+    atomic_store(&r->where, crew_worker_index());
+    atomic_store(&r->a_started, 1);
+    return NULL;
+}
+
+/* spawn(A); work without spawning; sync(A). The other worker is busy
+ * (with B) when A is spawned, and goes idle while the spawner works: it
+ * must then take A without the spawner's help, so A runs there. The
+ * spawner "works" until A has started, at most 3 s: code that kept A
+ * private until the sync ran it on the spawner, after the 3 s. */
+static void *spawner(void *arg)
+{
+    steal_round *r = arg;
+    /* A spawn and its sync first: whatever request an idle worker left
+     * before this round is answered and gone. */
+    crew_task d;
+    crew_spawn(&d, nothing, NULL);
+    crew_sync(&d);
+    crew_post(crew_current_pool_for_test, task_b, r);
+    for (int i = 0; i < 3000 && !atomic_load(&r->b_started); i++)
+        test_sleep_ms(1);
+    crew_task t;
+    crew_spawn(&t, task_a, r);
+    atomic_store(&r->a_spawned, 1);
+    for (int i = 0; i < 3000 && !atomic_load(&r->a_started); i++)
+        test_sleep_ms(1);
+    crew_sync(&t);
+    return (void *)(intptr_t)crew_worker_index();
+}
+
+int a_spawn_is_taken_by_an_idle_worker_while_its_spawner_works(void)
+{
+    crew_pool *p = test_pool(2, 0, false);
+    CHECK(p != NULL);
+    crew_current_pool_for_test = p;
+    for (int round = 0; round < 8; round++) {
+        steal_round r;
+        atomic_init(&r.b_started, 0);
+        atomic_init(&r.a_spawned, 0);
+        atomic_init(&r.a_started, 0);
+        atomic_init(&r.where, -1);
+        void *who = NULL;
+        CHECK(crew_run(p, spawner, &r, &who) == 0);
+        int spawner_worker = (int)(intptr_t)who;
+        CHECK(atomic_load(&r.b_started));
+        CHECKF(atomic_load(&r.where) != spawner_worker,
+               "round %d: the spawn ran on its spawner's worker %d", round, spawner_worker);
+    }
+    CHECK(crew_pool_destroy(p) == 0);
+    return 0;
+}

@@ -1,7 +1,0 @@
-#include "scheduler_cases.h"
-static const crew_case cases[] = {SCHEDULER_CASES(CREW_TABLE_ENTRY)};
-int main(int argc, char **argv)
-{
-    return crew_driver_main("scheduler", cases, sizeof cases / sizeof cases[0],
-                            argc, argv);
-}
