@@ -1,7 +1,0 @@
-#include "faults_cases.h"
-static const crew_case cases[] = {FAULTS_CASES(CREW_TABLE_ENTRY)};
-int main(int argc, char **argv)
-{
-    return crew_driver_main("faults", cases, sizeof cases / sizeof cases[0],
-                            argc, argv);
-}
