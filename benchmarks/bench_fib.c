@@ -4,6 +4,8 @@
  *   impl=crew            docs/api.md's example: crew_spawn + crew_sync;
  *   impl=crew_sync_call  the same, syncing with crew_sync_call(&t, fib),
  *                        whose unstolen path is a direct call;
+ *   impl=crew_typed      the typed layer: CREW_TASK(long, fib, (long, n)),
+ *                        CREW_SPAWN / CREW_SYNC, run with CREW_RUN;
  *   impl=omp_tasks       `#pragma omp task` for fib(n-1), fib(n-2) called,
  *                        `taskwait`, inside `parallel num_threads(W)` +
  *                        `single`; no cutoff (when the build has OpenMP);
@@ -19,7 +21,7 @@
  * One crew pool and one oneTBB arena per worker count, 1 and --workers
  * (default 2), as in the other workloads (crew-bench report passes
  * --workers and shows both counts), created before timing. Every
- * repetition runs each cell once, in turn (seq, then per worker count crew, crew_sync_call,
+ * repetition runs each cell once, in turn (seq, then per worker count crew, crew_sync_call, crew_typed,
  * omp_tasks, tbb, then raw_threads), --repeat times (default 10), after
  * one untimed warm-up of each. The peers (omp_tasks, tbb, raw_threads)
  * run in the first PEER_REPEAT (5) repetitions only: they are 40 to 300
@@ -46,12 +48,21 @@
 #include "peers/tbb.h"
 #endif
 
-enum { IMPL_SEQ, IMPL_CREW, IMPL_CREW_CALL, IMPL_OMP, IMPL_TBB, IMPL_RAW, NIMPLS };
-static const char *const impl_names[] = {"seq",       "crew", "crew_sync_call",
-                                         "omp_tasks", "tbb",  "raw_threads", NULL};
+enum {
+    IMPL_SEQ,
+    IMPL_CREW,
+    IMPL_CREW_CALL,
+    IMPL_CREW_TYPED,
+    IMPL_OMP,
+    IMPL_TBB,
+    IMPL_RAW,
+    NIMPLS
+};
+static const char *const impl_names[] = {"seq",       "crew", "crew_sync_call", "crew_typed",
+                                         "omp_tasks", "tbb",  "raw_threads",    NULL};
 
 #define MAX_POOLS 2
-#define MAX_CELLS (2 + 4 * MAX_POOLS)
+#define MAX_CELLS (2 + 5 * MAX_POOLS)
 #define PAUSE_MS 20
 #define RAW_CUTOFF_DEPTH 10
 #define RAW_STACK (128 * 1024)
@@ -79,6 +90,15 @@ static void *fib_sync_call(void *arg)
     long b = (long)(intptr_t)fib_sync_call((void *)(intptr_t)(n - 2));
     long a = (long)(intptr_t)crew_sync_call(&t, fib_sync_call);
     return (void *)(intptr_t)(a + b);
+}
+
+CREW_TASK(long, fib_typed, (long, n))
+{
+    if (n < 2)
+        return n;
+    CREW_SPAWN(fib_typed, n - 1);
+    long b = fib_typed(n - 2);
+    return CREW_SYNC(fib_typed) + b;
 }
 
 #ifdef _OPENMP
@@ -219,6 +239,14 @@ static double run_cell(cell *c, long n, long expect)
         got = (long)(intptr_t)r;
         break;
     }
+    case IMPL_CREW_TYPED: {
+        int rc = CREW_RUN(c->pool, fib_typed, &got, n);
+        if (rc != 0) {
+            fprintf(stderr, "crew-bench fib: CREW_RUN: %s\n", strerror(rc));
+            return -1;
+        }
+        break;
+    }
     case IMPL_OMP:
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)c->workers) default(none) shared(got, n)
@@ -310,7 +338,8 @@ int bench_fib(const bench_opts *o)
                 cells[ncells++] = (cell){.impl = impl,
                                          .workers = worker_counts[p],
                                          .pool = impl == IMPL_CREW ||
-                                                         impl == IMPL_CREW_CALL
+                                                         impl == IMPL_CREW_CALL ||
+                                                         impl == IMPL_CREW_TYPED
                                                      ? pools[p]
                                                      : NULL};
     }
