@@ -218,6 +218,22 @@ CREW_API void crew_pool_stats(const crew_pool *pool, crew_stats *out);
 /* functions, which the library's own copies mirror).                  */
 /* ------------------------------------------------------------------ */
 
+/* The C11 keywords below, spelled for C++11 and later when a C++
+ * compiler reads this header (the C spelling is unchanged). C++ gets
+ * __thread rather than thread_local: an extern thread_local is read
+ * through a TLS wrapper call (it might have a dynamic initializer in
+ * another translation unit); __thread, constant-initialized by rule, is
+ * the same TLS object read directly, as C reads it. */
+#ifdef __cplusplus
+#define CREW_ALIGNAS_(n) alignas(n)
+#define CREW_THREAD_LOCAL_ __thread
+#define CREW_STATIC_ASSERT_(cond, msg) static_assert(cond, msg)
+#else
+#define CREW_ALIGNAS_(n) _Alignas(n)
+#define CREW_THREAD_LOCAL_ _Thread_local
+#define CREW_STATIC_ASSERT_(cond, msg) _Static_assert(cond, msg)
+#endif
+
 /* A task record: what crew_task's reserved words hold. */
 typedef struct crew_job_ {
     crew_fn   fn;
@@ -244,14 +260,14 @@ typedef struct crew_worker_hot_ {
     crew_job_ *priv[CREW_SLOT_MASK_ + 1];
     /* atomic: a thief, or a worker going to sleep, asks for a public task.
      * Its own cache line: others write it while the owner spawns. */
-    _Alignas(64) int request;
+    CREW_ALIGNAS_(64) int request;
 } crew_worker_hot_;
 
 /* The worker running on this thread; on any other thread, the read-only
  * crew_outside_worker_, whose private part is always "full and empty"
  * (priv_lo == priv_hi == CREW_PRIVATE_SPAWNS_), so both fast paths fall to
  * their slow paths (the serial elision) without a NULL test. */
-extern CREW_API _Thread_local crew_worker_hot_ *crew_current_worker_
+extern CREW_API CREW_THREAD_LOCAL_ crew_worker_hot_ *crew_current_worker_
     __attribute__((tls_model("initial-exec")));
 extern CREW_API crew_worker_hot_ crew_outside_worker_;
 
@@ -261,7 +277,7 @@ CREW_API void *crew_sync_slow_(crew_worker_hot_ *w, crew_job_ *j);
 CREW_API void  crew_spawn_extern(crew_task *t, crew_fn fn, void *arg);
 CREW_API void *crew_sync_extern(crew_task *t);
 
-_Static_assert(sizeof(crew_job_) <= sizeof(crew_task), "crew_task too small");
+CREW_STATIC_ASSERT_(sizeof(crew_job_) <= sizeof(crew_task), "crew_task too small");
 
 static inline void crew_count_(uint64_t *c)
 {
