@@ -854,9 +854,10 @@ public:
     }
 
     /* Until every task posted so far has run; then rethrows the first
-     * exception one of them threw since the last wait. On a worker of the
-     * pool it runs the group's unstarted tasks itself. Never from a task
-     * of the same group (deadlock, as in C); one waiter at a time. */
+     * exception one of them threw since the last wait (to one waiter, if
+     * several wait at once). On a worker of the pool it runs the group's
+     * unstarted tasks itself. Never from a task of the same group
+     * (deadlock, as in C). */
     void wait()
     {
         int rc = crew_group_wait(g_);

@@ -7,7 +7,9 @@
 #                      (shared, then CREW_USE_STATIC=ON: static) and
 #                      crew::crew_static, a C and a C++ program (crew.hpp);
 #                      a version find_package must refuse;
-#   cmake_pkgconfig/   pkg_check_modules(CREW IMPORTED_TARGET crew).
+#   cmake_pkgconfig/   pkg_check_modules(CREW IMPORTED_TARGET crew);
+#   cmake_external/    no install: crew built from its source tree by the
+#                      consumer's build (ExternalProject running Meson).
 #
 # usage: check_cmake.sh MESON CMAKE SOURCE_ROOT VERSION SOVERSION
 # The compilers come from the environment: CC and CXX (commands, split on
@@ -138,4 +140,13 @@ links_shared "$b/consumer_cpp"
 run "$b/consumer_c"
 run "$b/consumer_cpp"
 echo "pkg_check_modules(crew): ok"
+
+# ---- ExternalProject: crew built by the consumer's own build ----
+b=$tmp/external
+configure cmake_external "$b" -DCREW_SOURCE_DIR="$source"
+for exe in consumer_c consumer_cpp; do
+    links_static "$b/$exe"
+    run "$b/$exe"
+done
+echo "ExternalProject (Meson inside CMake): ok"
 echo "cmake: ok"
