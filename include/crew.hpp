@@ -910,7 +910,8 @@ public:
     {
         state &st = live();
         auto t = std::make_unique<node_task<std::decay_t<F>>>(&st, std::forward<F>(fn));
-        st.tasks.reserve(st.tasks.size() + 1); /* push_back below cannot fail */
+        if (st.tasks.size() == st.tasks.capacity()) /* so that push_back below cannot fail */
+            st.tasks.reserve(st.tasks.empty() ? 8 : 2 * st.tasks.size());
         crew_node *n = crew_graph_add(st.g, &node_task<std::decay_t<F>>::entry, t.get());
         if (n == nullptr)
             detail::throw_errno(errno, "crew::graph::add");
