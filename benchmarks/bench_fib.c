@@ -4,6 +4,11 @@
  *   impl=crew            docs/api.md's example: crew_spawn + crew_sync;
  *   impl=crew_sync_call  the same, syncing with crew_sync_call(&t, fib),
  *                        whose unstolen path is a direct call;
+ *   impl=crew_typed      the typed layer: CREW_TASK(long, fib, (long, n)),
+ *                        CREW_SPAWN / CREW_SYNC, run with CREW_RUN;
+ *   impl=crew_cpp        the same in C++: crew.hpp's crew::join of two
+ *                        lambdas (fib_cpp.cpp, when the build has a C++
+ *                        compiler of the C compiler's family);
  *   impl=omp_tasks       `#pragma omp task` for fib(n-1), fib(n-2) called,
  *                        `taskwait`, inside `parallel num_threads(W)` +
  *                        `single`; no cutoff (when the build has OpenMP);
@@ -19,8 +24,9 @@
  * One crew pool and one oneTBB arena per worker count, 1 and --workers
  * (default 2), as in the other workloads (crew-bench report passes
  * --workers and shows both counts), created before timing. Every
- * repetition runs each cell once, in turn (seq, then per worker count crew, crew_sync_call,
- * omp_tasks, tbb, then raw_threads), --repeat times (default 10), after
+ * repetition runs each cell once, in turn (seq, then per worker count crew,
+ * crew_sync_call, crew_typed, crew_cpp, omp_tasks, tbb, then raw_threads),
+ * --repeat times (default 10), after
  * one untimed warm-up of each. The peers (omp_tasks, tbb, raw_threads)
  * run in the first PEER_REPEAT (5) repetitions only: they are 40 to 300
  * times slower than the twin here (fib(34): 0.5 to 4 s a run), and their
@@ -45,13 +51,28 @@
 #ifdef CREW_BENCH_HAVE_TBB
 #include "peers/tbb.h"
 #endif
+#ifdef CREW_BENCH_HAVE_CPP
+/* fib_cpp.cpp: fib((long)arg) through crew::join, a crew_fn. */
+void *bench_fib_cpp_root(void *arg);
+#endif
 
-enum { IMPL_SEQ, IMPL_CREW, IMPL_CREW_CALL, IMPL_OMP, IMPL_TBB, IMPL_RAW, NIMPLS };
-static const char *const impl_names[] = {"seq",       "crew", "crew_sync_call",
-                                         "omp_tasks", "tbb",  "raw_threads", NULL};
+enum {
+    IMPL_SEQ,
+    IMPL_CREW,
+    IMPL_CREW_CALL,
+    IMPL_CREW_TYPED,
+    IMPL_CREW_CPP,
+    IMPL_OMP,
+    IMPL_TBB,
+    IMPL_RAW,
+    NIMPLS
+};
+static const char *const impl_names[] = {"seq",      "crew",      "crew_sync_call", "crew_typed",
+                                         "crew_cpp", "omp_tasks", "tbb",            "raw_threads",
+                                         NULL};
 
 #define MAX_POOLS 2
-#define MAX_CELLS (2 + 4 * MAX_POOLS)
+#define MAX_CELLS (2 + 5 * MAX_POOLS)
 #define PAUSE_MS 20
 #define RAW_CUTOFF_DEPTH 10
 #define RAW_STACK (128 * 1024)
@@ -79,6 +100,15 @@ static void *fib_sync_call(void *arg)
     long b = (long)(intptr_t)fib_sync_call((void *)(intptr_t)(n - 2));
     long a = (long)(intptr_t)crew_sync_call(&t, fib_sync_call);
     return (void *)(intptr_t)(a + b);
+}
+
+CREW_TASK(long, fib_typed, (long, n))
+{
+    if (n < 2)
+        return n;
+    CREW_SPAWN(fib_typed, n - 1);
+    long b = fib_typed(n - 2);
+    return CREW_SYNC(fib_typed) + b;
 }
 
 #ifdef _OPENMP
@@ -141,6 +171,12 @@ static int impl_built(int impl)
 #endif
     case IMPL_TBB:
 #ifdef CREW_BENCH_HAVE_TBB
+        return 1;
+#else
+        return 0;
+#endif
+    case IMPL_CREW_CPP:
+#ifdef CREW_BENCH_HAVE_CPP
         return 1;
 #else
         return 0;
@@ -208,15 +244,28 @@ static double run_cell(cell *c, long n, long expect)
         got = seq_fib(n);
         break;
     case IMPL_CREW:
-    case IMPL_CREW_CALL: {
+    case IMPL_CREW_CALL:
+    case IMPL_CREW_CPP: {
         void *r = NULL;
         crew_fn fn = c->impl == IMPL_CREW ? fib_sync : fib_sync_call;
+#ifdef CREW_BENCH_HAVE_CPP
+        if (c->impl == IMPL_CREW_CPP)
+            fn = bench_fib_cpp_root;
+#endif
         int rc = crew_run(c->pool, fn, (void *)(intptr_t)n, &r);
         if (rc != 0) {
             fprintf(stderr, "crew-bench fib: crew_run: %s\n", strerror(rc));
             return -1;
         }
         got = (long)(intptr_t)r;
+        break;
+    }
+    case IMPL_CREW_TYPED: {
+        int rc = CREW_RUN(c->pool, fib_typed, &got, n);
+        if (rc != 0) {
+            fprintf(stderr, "crew-bench fib: CREW_RUN: %s\n", strerror(rc));
+            return -1;
+        }
         break;
     }
     case IMPL_OMP:
@@ -279,8 +328,8 @@ int bench_fib(const bench_opts *o)
     for (int i = 0; i < NIMPLS; i++) {
         want[i] = i == IMPL_SEQ || bench_selected(o, impl_names[i]);
         if (want[i] && !impl_built(i)) {
-            printf("bench=fib impl=%s skipped=1 reason=not_built_with_%s\n",
-                   impl_names[i], i == IMPL_OMP ? "openmp" : "onetbb");
+            printf("bench=fib impl=%s skipped=1 reason=not_built_with_%s\n", impl_names[i],
+                   i == IMPL_OMP ? "openmp" : i == IMPL_TBB ? "onetbb" : "cpp");
             want[i] = 0;
         }
     }
@@ -310,7 +359,9 @@ int bench_fib(const bench_opts *o)
                 cells[ncells++] = (cell){.impl = impl,
                                          .workers = worker_counts[p],
                                          .pool = impl == IMPL_CREW ||
-                                                         impl == IMPL_CREW_CALL
+                                                         impl == IMPL_CREW_CALL ||
+                                                         impl == IMPL_CREW_TYPED ||
+                                                         impl == IMPL_CREW_CPP
                                                      ? pools[p]
                                                      : NULL};
     }

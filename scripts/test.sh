@@ -25,11 +25,15 @@ total_fail=0
 configure() { # dir, CC, meson options...
     local dir=$1 compiler=$2
     shift 2
+    # The C++ compiler of the same family (g++ with gcc, clang++ with
+    # clang): the cpp suites and crew-bench's C++ parts need it.
+    local cxx=${compiler/#gcc/g++}
+    cxx=${cxx/#clang/clang++}
     if [ -d "$dir" ]; then
-        CC=$compiler meson setup --wipe "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+        CC=$compiler CXX=$cxx meson setup --wipe "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
     else
         mkdir -p "$(dirname "$dir")"
-        CC=$compiler meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+        CC=$compiler CXX=$cxx meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
     fi
 }
 
@@ -46,11 +50,13 @@ count_results() { # dir: adds the build's per-case counts to the totals
         END { printf "%d %d", ok, bad }' "$log")
     total_ok=$((total_ok + ${counts% *}))
     total_fail=$((total_fail + ${counts#* }))
-    # Plain meson tests (documentation examples, packaging): one case each.
+    # Plain meson tests (documentation examples, packaging, the C++ header
+    # checks and examples): one case each.
     local json=$1/meson-logs/testlog.json ex_ok ex_all
+    local plain='"name": "crew:(examples|packaging|trace|lint|docs|cpp_headers|cpp_examples) / '
     if [ -f "$json" ]; then
-        ex_all=$(grep -cE '"name": "crew:(examples|packaging|trace|lint|docs) / ' "$json" || true)
-        ex_ok=$(grep -E '"name": "crew:(examples|packaging|trace|lint|docs) / ' "$json" | grep -c '"result": "OK"' || true)
+        ex_all=$(grep -cE "$plain" "$json" || true)
+        ex_ok=$(grep -E "$plain" "$json" | grep -c '"result": "OK"' || true)
         total_ok=$((total_ok + ex_ok))
         total_fail=$((total_fail + ex_all - ex_ok))
     fi
@@ -67,7 +73,8 @@ run_build() { # name
         asan)  configure "$dir" gcc   -Dwerror=true -Dbuildtype=debugoptimized \
                    -Db_sanitize=address,undefined -Db_lundef=false -Dtest_scale=30 \
                    -Ddebug_checks=true \
-                   -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all ;;
+                   -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all \
+                   -Dcpp_args=-fno-sanitize-recover=all -Dcpp_link_args=-fno-sanitize-recover=all ;;
         *) echo "unknown build $name"; return 1 ;;
     esac || { echo "crew: build $name does not configure"; return 1; }
     # Every step is checked by hand: this function runs in a `||` context,

@@ -109,8 +109,12 @@ CREW_API void crew_typed_overflow_(void);
             memcpy(s_->payload, &a_, sizeof a_);                                       \
             s_->job.fn = name##_crew_thunk_;                                           \
             s_->job.arg = s_->payload;                                                 \
-        } else if (crew_spawn_payload_slow_(w_, name##_crew_thunk_, &a_, sizeof a_) < 0) { \
-            crew_typed_overflow_();                                                    \
+        } else {                                                                       \
+            /* A copy: the arguments' own variable never has its address  \
+             * taken, so the fast path keeps it in registers. */                       \
+            name##_crew_args_ c_ = a_;                                                 \
+            if (crew_spawn_payload_slow_(w_, name##_crew_thunk_, &c_, sizeof c_) < 0)  \
+                crew_typed_overflow_();                                                \
         }                                                                              \
     }                                                                                  \
     /* The newest slot, synced: 1 if it was still private (its arguments  \

@@ -166,10 +166,11 @@ static inline void count_owner(_Atomic uint64_t *c)
  * one unit of idle_reserved first; it is never raised past max_idle, so
  * the number of idle objects never exceeds max_idle, at any moment.
  * Relaxed: the count bounds a number and publishes nothing; the object's
- * hand-over is ordered by the stack's CAS. The reservation comes before
- * the push that makes the object idle in program order, and both the
- * reservation and the CAS are locked instructions, which x86-64 executes
- * in one total order: nobody can pop the object before it is counted. */
+ * hand-over is ordered by the stack's CAS. The reservation is sequenced
+ * before the push that makes the object idle; the push's CAS (a release)
+ * is read by the popper's CAS (an acquire), which is sequenced before the
+ * popper's idle_leave: so the reservation happens before that decrement,
+ * and comes before it in the count's modification order (docs/pool.md). */
 static inline int idle_reserve(crew_objpool *p)
 {
     size_t max = p->cfg.max_idle;

@@ -1,23 +1,27 @@
 /*
  * A Treiber stack (Treiber, IBM RJ 5118, 1986) whose head is a
- * {top, version} pair swapped as one 16-byte unit by cmpxchg16b
- * (libatomic_ops' AO_compare_double_and_swap_double_full). Every
+ * {top, version} pair swapped as one 16-byte unit by libatomic_ops'
+ * AO_compare_double_and_swap_double_full. Every
  * successful CAS adds one to the version, so a pop whose snapshot of the
  * head has gone stale always fails, even when the same node is on top
  * again: that is the ABA guard. docs/pool.md holds the full argument.
  *
- * Library-private: AO_double_t exists only with -mcx16, which the library
- * gets and the tests do not. Tests use the same code through stack.h.
+ * Library-private: AO_double_t may need compiler flags the library gets
+ * and the tests do not (src/common/port.h). Tests use the same code
+ * through stack.h.
  *
  * Any thread may push and pop at once. Nodes are type-stable: once pushed,
  * a node stays allocated for the life of the stack (see stack.h).
  *
- * Memory orders. The CAS is a locked instruction in inline assembly: on
- * x86-64 a full barrier for the processor, and a compiler barrier through
- * its "memory" clobber. It therefore publishes every store the pushing
- * thread made before it (release) and orders everything the popping thread
- * does after it (acquire). The C11 accesses around it are to the two
- * halves of the head and to node links; each states its order below.
+ * Memory orders, in C11 terms (docs/pool.md has the argument). The one
+ * assumption, libatomic_ops' contract for _full operations: the CAS is,
+ * for each of the two words it reads and writes, a seq_cst read-modify-
+ * write of that word, done for both at once. So it publishes every store
+ * the pushing thread made before it (release), orders everything the
+ * popping thread does after it (acquire), and a C11 acquire load of a half
+ * that reads what a CAS wrote synchronizes with that CAS. The other
+ * accesses are C11 atomics, the two halves of the head and node links;
+ * each states its order below.
  */
 #ifndef CREW_OBJPOOL_TREIBER_H
 #define CREW_OBJPOOL_TREIBER_H
@@ -131,8 +135,8 @@ static inline void crew_treiber_push_chain(crew_treiber *s,
             atomic_load_explicit(&s->half.version, memory_order_relaxed);
         crew_objpool_node *top =
             atomic_load_explicit(&s->half.top, memory_order_relaxed);
-        /* Relaxed: the CAS (a full barrier) publishes it together with
-         * the new top; poppers read it only after loading that top. */
+        /* Relaxed: the CAS (a release) publishes it together with the new
+         * top; poppers read it only after an acquire load of that top. */
         atomic_store_explicit(&last->next, top, memory_order_relaxed);
         if (crew_treiber_cas(s, top, ver, first,
                              CREW_TREIBER_NEXT_VERSION(ver)))
@@ -150,7 +154,7 @@ static inline crew_objpool_node *crew_treiber_pop(crew_treiber *s)
 {
     for (unsigned spins = 1;; crew_treiber_backoff(&spins)) {
         /* The version first, then the top (the acquire keeps the top load
-         * after this one; on x86-64 an acquire load is a plain mov). If
+         * after this one). If
          * the CAS succeeds with this version, no CAS happened since it was
          * read, so the top read after it, and that top's `next`, belong to
          * that same, still current, state. Read the other way round, a
@@ -158,9 +162,10 @@ static inline crew_objpool_node *crew_treiber_pop(crew_treiber *s)
          * with a new version. */
         uintptr_t ver =
             atomic_load_explicit(&s->half.version, memory_order_acquire);
-        /* Acquire: orders the load of top->next after it; the CAS that
-         * installed this top stored its `next` first (a locked instruction
-         * on x86-64 orders all earlier stores before it). */
+        /* Acquire: synchronizes with the CAS that installed this top (a
+         * release), which its thread's store of `next` precedes, so the
+         * load of top->next below sees that store (or a later one, when
+         * the node moved on: then the CAS fails). */
         crew_objpool_node *top =
             atomic_load_explicit(&s->half.top, memory_order_acquire);
         if (top == NULL)

@@ -6,6 +6,11 @@
 # program builds with `cc app.c $(pkg-config --cflags --libs crew)` and runs,
 # linked to the shared library, to the static one, and fully static.
 #
+# The same for a C++ program using crew.hpp (tests/packaging/consumer.cpp,
+# `c++ -std=c++17 app.cpp $(pkg-config ...)`, shared and crew static) when
+# CREW_CXX names the C++ compiler (split on blanks); check_cmake.sh does
+# the CMake side.
+#
 # usage: check_install.sh MESON SOURCE_ROOT VERSION SOVERSION CC...
 #
 # The library is configured and built afresh, with the same compiler, in
@@ -64,6 +69,10 @@ for h in fastpath.h typed.h; do
     cmp -s "$inc/crew/$h" "$source/include/crew/$h" ||
         fail "$inc/crew/$h missing or not include/crew/$h"
 done
+cmp -s "$inc/crew.hpp" "$source/include/crew.hpp" || fail "$inc/crew.hpp missing or not include/crew.hpp"
+for f in crewConfig.cmake crewConfigVersion.cmake; do
+    [ -f "$lib/cmake/crew/$f" ] || fail "$lib/cmake/crew/$f missing"
+done
 [ -f "$lib/pkgconfig/crew.pc" ] || fail "$lib/pkgconfig/crew.pc missing"
 [ -f "$lib/libcrew.a" ] || fail "$lib/libcrew.a missing"
 if [ ! -f "$real" ] || [ -L "$real" ]; then
@@ -82,7 +91,7 @@ soname=$(readelf -d "$real" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
 if readelf -d "$real" | grep -E '\((RPATH|RUNPATH)\)'; then
     fail "the installed libcrew.so.$version carries an RPATH/RUNPATH"
 fi
-echo "files: crew.h, crew/fastpath.h, crew/typed.h, libcrew.so.$version (SONAME $soname) + 2 links, libcrew.a, crew.pc"
+echo "files: crew.h, crew/fastpath.h, crew/typed.h, crew.hpp, libcrew.so.$version (SONAME $soname) + 2 links, libcrew.a, crew.pc, cmake/crew/"
 
 # ---- pkg-config ----
 # As a user points it at a non-system prefix. atomic_ops, which crew.pc
@@ -140,5 +149,29 @@ if [ -n "$(needed "$tmp/app-static")" ]; then
     fail "app-static is not static: it needs $(needed "$tmp/app-static" | tr '\n' ' ')"
 fi
 env -u LD_LIBRARY_PATH "$tmp/app-static" || fail "app-static failed"
+
+# ---- a C++ program (crew.hpp) ----
+if [ -n "${CREW_CXX:-}" ]; then
+    read -r -a cxx <<<"$CREW_CXX"
+    app_cpp=$source/tests/packaging/consumer.cpp
+    warn_cpp=(-std=c++17 -Wall -Wextra -Wpedantic -Werror)
+    # shellcheck disable=SC2046
+    "${cxx[@]}" "${warn_cpp[@]}" -o "$tmp/app-cpp" "$app_cpp" $(pc --cflags --libs) ||
+        fail "c++ -std=c++17 consumer.cpp \$(pkg-config --cflags --libs crew) failed"
+    grep -qx "libcrew.so.$soversion" <<<"$(needed "$tmp/app-cpp")" ||
+        fail "app-cpp does not need libcrew.so.$soversion"
+    LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/app-cpp" ||
+        fail "app-cpp (linked to the installed libcrew.so) failed"
+    # shellcheck disable=SC2046
+    "${cxx[@]}" "${warn_cpp[@]}" -o "$tmp/app-cpp-static-crew" "$app_cpp" $(pc --cflags) \
+        -Wl,-Bstatic $(pc --static --libs) -Wl,-Bdynamic ||
+        fail "linking consumer.cpp with libcrew.a failed"
+    if grep -q '^libcrew' <<<"$(needed "$tmp/app-cpp-static-crew")"; then
+        fail "app-cpp-static-crew still needs a shared libcrew"
+    fi
+    env -u LD_LIBRARY_PATH "$tmp/app-cpp-static-crew" || fail "app-cpp-static-crew failed"
+else
+    echo "CREW_CXX not set: no C++ program built"
+fi
 
 echo "install: ok"

@@ -1,0 +1,7 @@
+#include "cpp_cases.h"
+static const crew_case cases[] = {CPP_CASES(CREW_TABLE_ENTRY)};
+int main(int argc, char **argv)
+{
+    return crew_driver_main("cpp", cases, sizeof cases / sizeof cases[0],
+                            argc, argv);
+}
