@@ -232,6 +232,24 @@ CREW_API int crew_graph_run(crew_pool *pool, crew_graph *g);
 CREW_API void *crew_node_result(const crew_node *n);
 /* Not while it runs. NULL: does nothing. */
 CREW_API void crew_graph_destroy(crew_graph *g);
+/* The node's name in a pool's trace (docs/trace.md): `label` is kept, not
+ * copied, and must stay valid until the pools that run the graph are
+ * destroyed; NULL: the node's function's name. EINVAL for a NULL node,
+ * EBUSY while the graph runs. */
+CREW_API int crew_node_set_label(crew_node *n, const char *label);
+
+/* ------------------------------------------------------------------ */
+/* Tracing (docs/trace.md)                                             */
+/* ------------------------------------------------------------------ */
+
+/* The calling thread's label, from now on, for what it starts on a pool:
+ * the tasks it submits or posts (from outside or inside the pool), the
+ * root tasks of its crew_run calls, and the pieces of the loops it runs.
+ * A traced pool shows the label instead of the function's name. The string
+ * is kept, not copied: it must stay valid until those pools are destroyed.
+ * NULL: no label. Returns the previous label. Costs nothing measurable
+ * when no pool traces (a thread-local store). */
+CREW_API const char *crew_trace_label(const char *label);
 
 /* ------------------------------------------------------------------ */
 /* Statistics                                                          */
