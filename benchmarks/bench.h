@@ -18,6 +18,10 @@ static inline double bench_now(void)
 /* Sorts v in place and returns its median. */
 double bench_median(double *v, size_t n);
 
+/* The limits crew-bench's options accept. */
+#define BENCH_MAX_WORKERS 64
+#define BENCH_MAX_REPEAT 1000
+
 /* Options every workload understands. */
 typedef struct bench_opts {
     const char *impl; /* NULL: all implementations */
