@@ -62,10 +62,9 @@ static void *stage(void *arg)
 
 static int piece(size_t begin, size_t end, void *arg)
 {
-    (void)arg;
-    volatile size_t x = 0;
+    volatile size_t *sink = arg;
     for (size_t i = begin; i < end; i++)
-        x += i;
+        *sink += i;
     return 0;
 }
 
@@ -116,7 +115,8 @@ int main(int argc, char **argv)
         return 1;
     crew_graph_destroy(g);
     crew_trace_label("sum loop");
-    if (crew_parallel_for(pool, 0, 100000, 1000, piece, NULL) != 0)
+    static volatile size_t sink;
+    if (crew_parallel_for(pool, 0, 100000, 1000, piece, (void *)&sink) != 0)
         return 1;
     crew_trace_label(NULL);
     /* A second pool, traced to the same path. */
