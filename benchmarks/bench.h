@@ -78,9 +78,9 @@ long seq_fib(long n);
     X(sort, "fork-join merge sort with a parallel merge (cilksort-like)")    \
     X(uts_geo, "Unbalanced Tree Search, geometric tree: node count")         \
     X(uts_bin, "Unbalanced Tree Search, binomial tree: node count")          \
-    X(knapsack, "fork-join 0-1 knapsack search, every node spawned (Lace's)") \
-    X(pi, "fork-join Monte Carlo pi, the sample range halved to single samples") \
-    X(strassen, "fork-join Strassen matrix multiply (doubles), 16 x 16 base")
+    X(knapsack, "fork-join 0-1 knapsack, every node a spawn (Lace's)")       \
+    X(pi, "fork-join Monte Carlo pi, the samples halved down to one")        \
+    X(strassen, "fork-join Strassen matrix multiply (doubles), 16x16 base")
 
 #define BENCH_DECLARE(name, help) int bench_##name(const bench_opts *o);
 BENCH_WORKLOADS(BENCH_DECLARE)
