@@ -81,7 +81,10 @@ long seq_fib(long n);
     X(matmul, "fork-join recursive blocked matrix multiply (doubles)")       \
     X(sort, "fork-join merge sort with a parallel merge (cilksort-like)")    \
     X(uts_geo, "Unbalanced Tree Search, geometric tree: node count")         \
-    X(uts_bin, "Unbalanced Tree Search, binomial tree: node count")
+    X(uts_bin, "Unbalanced Tree Search, binomial tree: node count")          \
+    X(knapsack, "fork-join 0-1 knapsack, every node a spawn (Lace's)")       \
+    X(pi, "fork-join Monte Carlo pi, the samples halved down to one")        \
+    X(strassen, "fork-join Strassen matrix multiply (doubles), 16x16 base")
 
 #define BENCH_DECLARE(name, help) int bench_##name(const bench_opts *o);
 BENCH_WORKLOADS(BENCH_DECLARE)
