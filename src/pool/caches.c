@@ -100,14 +100,22 @@ static void cache_spill(crew_objpool *p, cache *c, const cache_policy *pol)
 static inline void *cache_acquire(crew_objpool *p, cache *c,
                                   const cache_policy *pol)
 {
-    if (c->count == 0)
-        cache_refill(p, c, pol);
-    if (c->count == 0)
-        return crew_objpool_build_object(p, &c->stats);
-    crew_objpool_node *n = c->items[--c->count];
-    cache_leave(p, c, pol);
-    count_owner(&c->stats.reused);
-    return object_of(n);
+    for (;;) {
+        if (c->count == 0)
+            cache_refill(p, c, pol);
+        if (c->count == 0)
+            return crew_objpool_build_object(p, &c->stats);
+        crew_objpool_node *n = c->items[--c->count];
+        cache_leave(p, c, pol);
+        /* validate may use this pool (and so this cache) from this
+         * thread: n is off the cache's books already, and the count is
+         * read again after it. */
+        if (__builtin_expect(p->cfg.validate != NULL, 0) &&
+            !crew_objpool_validate(p, n, &c->stats))
+            continue;
+        count_owner(&c->stats.reused);
+        return object_of(n);
+    }
 }
 
 static inline void cache_release(crew_objpool *p, cache *c,
@@ -318,6 +326,13 @@ static int arm_thread_exit(void)
 static cache *thread_cache_take(crew_objpool *p, int *full)
 {
     *full = 0;
+    /* max_live pools keep every idle object on the shared stack, where
+     * any waiter finds it: no thread caches (remembered in the table, so
+     * the next calls go there straight). */
+    if (p->cfg.max_live != 0) {
+        *full = 1;
+        return NULL;
+    }
     if (thread_self == 0)
         thread_self =
             atomic_fetch_add_explicit(&next_thread_id, 1, memory_order_relaxed);
@@ -409,6 +424,20 @@ static inline cache *thread_cache(crew_objpool *p)
 }
 
 /* ---- the public calls ---- */
+
+void *crew_objpool_acquire_timed(crew_objpool *p, const struct timespec *abstime)
+{
+    if (p == NULL ||
+        (abstime != NULL && (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000L))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    /* Only max_live pools ever wait; their calls all take the shared
+     * path (no thread caches). */
+    if (abstime == NULL || p->cfg.max_live == 0)
+        return crew_objpool_acquire(p);
+    return crew_objpool_shared_acquire_until(p, abstime);
+}
 
 void *crew_objpool_acquire(crew_objpool *p)
 {
