@@ -20,23 +20,40 @@ static _Atomic uint64_t next_pool_id = 1;
 
 /* ---- max_live: counting the objects alive, sleeping, waking ----
  *
- * The pattern of docs/scheduler.md, "Sleeping and waking" (docs/pool.md,
- * "max_live", has this argument in full). A waker first publishes (an
- * object pushed on the shared stack: the DCAS, a seq_cst read-modify-
- * write of the head by treiber.h's assumption; or a unit of `live` given
- * back: a seq_cst fetch_sub), then loads `waiters` (seq_cst), and bumps
- * `event` and wakes one sleeper when it is not 0. An acquirer that found
- * nothing reads `event`, announces itself (a seq_cst fetch_add on
- * `waiters`), then looks again with seq_cst loads of the stack's top and
- * of `live`, and sleeps only if both still say "exhausted", on the value
- * of `event` it read first. All of these are in the single total order of
- * seq_cst operations: either the announcement comes before the waker's
- * load (which then sees it, and its bump comes after the sleeper's read
- * of `event`, so the futex either finds the value changed or has the
- * sleeper queued for the wake), or the waker's load comes before the
- * announcement, and then its publication comes before the sleeper's look,
- * which sees it (or something newer: another acquirer took the object,
- * and its release will wake in turn). */
+ * The pattern of docs/scheduler.md, "Sleeping and waking", with its
+ * tokens (docs/pool.md, "max_live", has the argument in full). A waker
+ * first publishes: an object pushed on the shared stack (the DCAS, a
+ * seq_cst read-modify-write of the head by treiber.h's assumption), or a
+ * unit of `live` given back (a seq_cst fetch_sub). Then it reads `sleep`
+ * (seq_cst) and, only while sleepers > tokens, takes a token with a CAS,
+ * bumps `event` and wakes one sleeper. An acquirer that found nothing
+ * reads `event`, announces itself (a seq_cst fetch_add of one sleeper),
+ * looks again with seq_cst loads of the stack's top and of `live`, and
+ * sleeps only if both still say "exhausted", on the value of `event` it
+ * read first; getting up, it takes its sleeper out and a token if one is
+ * out (one seq_cst CAS). All are in the single total order S of seq_cst
+ * operations: either the announcement precedes the waker's read, which
+ * then counts it (and the bump follows the sleeper's read of `event`, so
+ * its futex wait fails at once or is queued for the wake), or the read
+ * precedes the announcement, and then the publication precedes the look,
+ * which sees it (or something newer: an acquirer took the object, and
+ * its release will wake in turn). A waker that finds sleepers <= tokens
+ * skips the wake: that many sleepers are on their way up, and each gets
+ * up after this waker's read in S, then looks again with seq_cst loads
+ * before it would sleep again, so it sees the publication. */
+
+enum { SLEEPER = 1, SLEEP_TOKEN_SHIFT = 32 };
+#define SLEEP_TOKEN ((uint64_t)1 << SLEEP_TOKEN_SHIFT)
+
+static inline uint32_t sleepers_of(uint64_t w)
+{
+    return (uint32_t)w;
+}
+
+static inline uint32_t tokens_of(uint64_t w)
+{
+    return (uint32_t)(w >> SLEEP_TOKEN_SHIFT);
+}
 
 /* Tests: called on the wait path, between the try that failed and the
  * announcement (the lost wake-up's window). Relaxed: set by a test before
@@ -53,7 +70,8 @@ void crew_objpool_set_wait_hook(crew_objpool_wait_hook hook, void *arg)
 unsigned crew_objpool_waiters(const crew_objpool *p)
 {
     /* Relaxed: a test polls it until the sleepers it expects are in. */
-    return p == NULL ? 0 : atomic_load_explicit(&p->waiters, memory_order_relaxed);
+    return p == NULL ? 0
+                     : sleepers_of(atomic_load_explicit(&p->sleep, memory_order_relaxed));
 }
 
 /* 1 with a unit of `live` taken for an object about to be built, or 0:
@@ -83,17 +101,23 @@ static int live_reserve(crew_objpool *p)
 }
 
 /* Someone published something a sleeper may want (an idle object, or a
- * unit of `live`): wake one sleeper if any is announced. seq_cst, the
- * load and the bump: see the top of this section. The load is all a
- * release pays while nobody sleeps. */
+ * unit of `live`): wake one sleeper unless every sleeper has a wake on
+ * its way already. seq_cst, the read, the CAS and the bump: see the top
+ * of this section. The read is all a release pays while nobody sleeps. */
 static inline void live_wake(crew_objpool *p)
 {
-    if (atomic_load_explicit(&p->waiters, memory_order_seq_cst) == 0)
-        return;
-    int saved = errno; /* the caller may be returning an errno value */
-    atomic_fetch_add_explicit(&p->event, 1, memory_order_seq_cst);
-    crew_futex_wake(&p->event, 1);
-    errno = saved;
+    uint64_t w = atomic_load_explicit(&p->sleep, memory_order_seq_cst);
+    while (sleepers_of(w) > tokens_of(w)) {
+        if (atomic_compare_exchange_weak_explicit(&p->sleep, &w, w + SLEEP_TOKEN,
+                                                  memory_order_seq_cst,
+                                                  memory_order_seq_cst)) {
+            int saved = errno; /* the caller may be returning an errno value */
+            atomic_fetch_add_explicit(&p->event, 1, memory_order_seq_cst);
+            crew_futex_wake(&p->event, 1);
+            errno = saved;
+            return;
+        }
+    }
 }
 
 /* An object is gone (its fini has returned) or was never built: its unit
@@ -137,7 +161,7 @@ static int live_wait(crew_objpool *p, const struct timespec *abstime)
         return ETIMEDOUT; /* long past; the kernel would say EINVAL */
     /* seq_cst, the read, the announcement and the look: see above. */
     uint32_t ev = atomic_load_explicit(&p->event, memory_order_seq_cst);
-    atomic_fetch_add_explicit(&p->waiters, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&p->sleep, SLEEPER, memory_order_seq_cst);
     int rc = 0;
     if (live_exhausted(p)) {
         int saved = errno;
@@ -146,9 +170,15 @@ static int live_wait(crew_objpool *p, const struct timespec *abstime)
                  : crew_futex_wait_abs_realtime(&p->event, ev, abstime);
         errno = saved;
     }
-    /* Relaxed: a stale count only makes a waker wake for nobody; this
-     * acquirer looks again (announcing itself anew) before it sleeps. */
-    atomic_fetch_sub_explicit(&p->waiters, 1, memory_order_relaxed);
+    /* Getting up: out as a sleeper, with a token if one is out (woken or
+     * not: every sleeper that gets up pays for one, so tokens never
+     * exceed sleepers). seq_cst: its place in S after a skipping waker's
+     * read is what makes the skip right (top of this section). */
+    uint64_t w = atomic_load_explicit(&p->sleep, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        &p->sleep, &w, w - SLEEPER - (tokens_of(w) > 0 ? SLEEP_TOKEN : 0),
+        memory_order_seq_cst, memory_order_relaxed))
+        ;
     /* 0 (woken), EAGAIN (bumped before we slept), EINTR: look again. */
     return rc == 0 || rc == EAGAIN || rc == EINTR ? 0 : ETIMEDOUT;
 }
@@ -357,7 +387,7 @@ crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
     crew_objpool_counters_init(&p->shared);
     atomic_init(&p->rejected, 0);
     atomic_init(&p->live, 0);
-    atomic_init(&p->waiters, 0);
+    atomic_init(&p->sleep, 0);
     atomic_init(&p->event, 0);
     crew_treiber_init(&p->spare);
     atomic_init(&p->slabs, NULL);

@@ -121,12 +121,14 @@ struct crew_objpool {
      * too): they left the idle set without being reused. */
     _Atomic uint64_t rejected;
 
-    /* max_live pools only: the objects alive, the acquirers announced as
-     * going to sleep, and the futex word they sleep on (bumped by a waker
-     * before it wakes one). Read by every release of such a pool, written
-     * when objects are built or freed and by sleepers. */
+    /* max_live pools only: the objects alive; `sleep`, two counts in one
+     * word: sleepers (low 32 bits: acquirers between announcing a sleep
+     * and getting up) and tokens (high 32 bits: wakes sent whose sleeper
+     * has not got up yet); and the futex word sleepers wait on (bumped by
+     * a waker before it wakes one). Read by every release of such a pool,
+     * written when objects are built or freed and by sleepers. */
     alignas(CACHE_LINE) _Atomic size_t live;
-    _Atomic uint32_t waiters;
+    _Atomic uint64_t sleep;
     _Atomic uint32_t event;
 
     /* Written when objects are built or freed, or a thread cache made. */
