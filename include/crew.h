@@ -55,7 +55,7 @@ typedef struct crew_objpool_config {
 typedef struct crew_objpool_stats {
     uint64_t created; /* objects built (init succeeded) */
     uint64_t reused;  /* acquires served by an idle object */
-    uint64_t freed;   /* objects finalized and freed (past max_idle, or at destroy) */
+    uint64_t freed;   /* objects finalized and freed (past max_idle, or rejected by validate) */
     uint64_t idle;    /* released objects waiting for reuse now */
 } crew_objpool_stats;
 
