@@ -289,15 +289,17 @@ static void *shared_take_idle(crew_objpool *p)
     return NULL;
 }
 
-/* An idle object or a new one, or NULL + errno: EAGAIN when max_live
- * objects are alive (the caller waits), else build's errno. */
-static void *shared_try(crew_objpool *p)
+/* An idle object or a new one; or NULL with *exhausted set when max_live
+ * objects are alive (the caller waits), or NULL + build's errno (which
+ * may be anything init returns, EAGAIN included). */
+static void *shared_try(crew_objpool *p, int *exhausted)
 {
+    *exhausted = 0;
     void *obj = shared_take_idle(p);
     if (obj != NULL)
         return obj;
     if (!live_reserve(p)) {
-        errno = EAGAIN;
+        *exhausted = 1;
         return NULL;
     }
     obj = crew_objpool_build_object(p, &p->shared);
@@ -309,21 +311,18 @@ static void *shared_try(crew_objpool *p)
 void *crew_objpool_shared_acquire_until(crew_objpool *p,
                                         const struct timespec *abstime)
 {
-    int saved = errno;
     for (;;) {
-        void *obj = shared_try(p);
-        if (obj != NULL) {
-            errno = saved;
+        int exhausted;
+        void *obj = shared_try(p, &exhausted);
+        if (obj != NULL || !exhausted)
             return obj;
-        }
-        if (errno != EAGAIN)
-            return NULL;
         /* ETIMEDOUT: no wake was taken on the way (a woken futex wait
          * returns 0 even at the deadline), so nobody else's is lost. */
         if (live_wait(p, abstime) != 0) {
             errno = ETIMEDOUT;
             return NULL;
         }
+        /* (live_wait keeps errno: a success leaves it as the caller had it.) */
     }
 }
 

@@ -281,6 +281,29 @@ int bounded_pools_give_back_the_unit_of_a_failed_build(void)
     crew_objpool_release(p, x);
     crew_objpool_destroy(p);
 
+    /* init's value may be EAGAIN, or anything: it is returned as it is,
+     * never taken for "exhausted, wait", on bounded and unbounded pools
+     * and on the shared path, where both kinds of pool build. */
+    for (size_t max_live = 0; max_live < 2; max_live++) {
+        bhooks g = {0};
+        crew_objpool_config gcfg = bconfig(&g, max_live, 0);
+        p = crew_objpool_create(&gcfg);
+        CHECK(p != NULL);
+        g.init_rc = EAGAIN;
+        atomic_store(&g.fail_inits, 2);
+        errno = 0;
+        CHECKF(crew_objpool_acquire_at(p, CREW_OBJPOOL_SHARED) == NULL && errno == EAGAIN,
+               "max_live %zu, errno %d", max_live, errno);
+        errno = 0;
+        later = deadline_ms(5000);
+        CHECKF(crew_objpool_acquire_timed(p, &later) == NULL && errno == EAGAIN,
+               "max_live %zu, errno %d", max_live, errno);
+        CHECK((x = crew_objpool_acquire(p)) != NULL);
+        crew_objpool_release(p, x);
+        crew_objpool_destroy(p);
+        CHECK(g.inits == 1 && g.finis == 1);
+    }
+
     /* No memory for the object: ENOMEM, and again the unit is back. */
     p = crew_objpool_create(&cfg);
     CHECK(p != NULL);
