@@ -252,9 +252,10 @@ void crew_objpool_free_object(crew_objpool *p, crew_objpool_node *n)
     n->obj = NULL;
 }
 
-/* Release past max_idle: free the object now; its node becomes a spare.
- * The node itself stays in its slab, so a pop that still holds a stale
- * pointer to it reads valid memory. */
+/* Release past max_idle, or an idle object validate rejected: free the
+ * object now; its node becomes a spare. The node itself stays in its
+ * slab, so a pop that still holds a stale pointer to it reads valid
+ * memory. In a max_live pool the unit goes back last, with a wake. */
 void crew_objpool_discard_object(crew_objpool *p, crew_objpool_node *n, counters *stats)
 {
     crew_objpool_free_object(p, n);
