@@ -46,20 +46,30 @@ typedef struct crew_objpool_config {
     void (*reset)(void *obj, void *ctx);/* optional: on release, before reuse */
     void (*fini)(void *obj, void *ctx); /* optional: before the memory is freed */
     void  *ctx;
+    /* New in 0.2, at the end (zero keeps 0.1's behaviour; no size field:
+     * the soname changed, see docs/install.md). */
+    size_t max_live;                    /* most objects alive at once, acquired + idle; 0: unlimited */
+    int  (*validate)(void *obj, void *ctx); /* optional: on reusing an idle object; non-zero: discard it */
 } crew_objpool_config;
 
 typedef struct crew_objpool_stats {
     uint64_t created; /* objects built (init succeeded) */
     uint64_t reused;  /* acquires served by an idle object */
-    uint64_t freed;   /* objects finalized and freed (past max_idle, or at destroy) */
+    uint64_t freed;   /* objects finalized and freed (past max_idle, or rejected by validate) */
     uint64_t idle;    /* released objects waiting for reuse now */
 } crew_objpool_stats;
 
 /* NULL cfg, obj_size 0 or absurd sizes: NULL with errno EINVAL. */
 CREW_API crew_objpool *crew_objpool_create(const crew_objpool_config *cfg);
 /* A reused or new object, aligned for max_align_t; NULL + errno (ENOMEM,
- * or init's value, or EINVAL for a NULL pool). Any thread, lock-free. */
+ * or init's value, or EINVAL for a NULL pool). Any thread, lock-free
+ * while the pool is not exhausted; with max_live, sleeps (no spinning)
+ * while max_live objects are alive and none is idle. */
 CREW_API void *crew_objpool_acquire(crew_objpool *p);
+/* As crew_objpool_acquire, giving up at abstime (CLOCK_REALTIME) with NULL
+ * + ETIMEDOUT; a past abstime makes it a try; NULL abstime: acquire. A
+ * tv_nsec outside [0, 1e9): EINVAL. With max_live 0 it never times out. */
+CREW_API void *crew_objpool_acquire_timed(crew_objpool *p, const struct timespec *abstime);
 /* Any thread, lock-free. NULL p or obj: does nothing. */
 CREW_API void crew_objpool_release(crew_objpool *p, void *obj);
 /* Every object must be released first. NULL: does nothing. */
