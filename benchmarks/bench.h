@@ -18,6 +18,10 @@ static inline double bench_now(void)
 /* Sorts v in place and returns its median. */
 double bench_median(double *v, size_t n);
 
+/* The limits crew-bench's options accept. */
+#define BENCH_MAX_WORKERS 64
+#define BENCH_MAX_REPEAT 1000
+
 /* Options every workload understands. */
 typedef struct bench_opts {
     const char *impl; /* NULL: all implementations */
@@ -77,7 +81,10 @@ long seq_fib(long n);
     X(matmul, "fork-join recursive blocked matrix multiply (doubles)")       \
     X(sort, "fork-join merge sort with a parallel merge (cilksort-like)")    \
     X(uts_geo, "Unbalanced Tree Search, geometric tree: node count")         \
-    X(uts_bin, "Unbalanced Tree Search, binomial tree: node count")
+    X(uts_bin, "Unbalanced Tree Search, binomial tree: node count")          \
+    X(knapsack, "fork-join 0-1 knapsack, every node a spawn (Lace's)")       \
+    X(pi, "fork-join Monte Carlo pi, the samples halved down to one")        \
+    X(strassen, "fork-join Strassen matrix multiply (doubles), 16x16 base")
 
 #define BENCH_DECLARE(name, help) int bench_##name(const bench_opts *o);
 BENCH_WORKLOADS(BENCH_DECLARE)

@@ -72,7 +72,8 @@ static const char *const impl_names[] = {"seq",      "crew",      "crew_sync_cal
                                          NULL};
 
 #define MAX_POOLS 2
-#define MAX_CELLS (2 + 5 * MAX_POOLS)
+/* seq, raw_threads, and one cell per pool for each of crew .. tbb. */
+#define MAX_CELLS (2 + (IMPL_TBB - IMPL_CREW + 1) * MAX_POOLS)
 #define PAUSE_MS 20
 #define RAW_CUTOFF_DEPTH 10
 #define RAW_STACK (128 * 1024)

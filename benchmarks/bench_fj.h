@@ -1,6 +1,7 @@
 /* crew-bench: the harness the fork-join workloads share (nqueens, matmul,
- * sort, uts_geo, uts_bin), and their sequential twins (seq_*.c, each in its
- * own translation unit, built with the same flags).
+ * sort, uts_geo, uts_bin, knapsack, pi, strassen), and their sequential
+ * twins (seq/, each in its own translation unit, built with the same
+ * flags).
  *
  * A workload supplies one function that runs one cell once (an
  * implementation on a worker count) and returns the seconds it took, its
@@ -24,6 +25,7 @@
 #include "bench.h"
 
 #include <crew.h>
+#include <math.h>
 
 /* tbb: a tbb::task_group per spawning node (peer_tbb_group), in a
  * task_arena of W threads entered with peer_tbb_execute; the workloads
@@ -134,5 +136,67 @@ void sort_base(int *a, long n);
 void merge_seq(const int *x, long nx, const int *y, long ny, int *out);
 /* The first index i in [0, n) with x[i] >= v (n if none). */
 long sort_lower_bound(const int *x, long n, int v);
+
+/* knapsack: the 0-1 knapsack instance of crew-bench knapsack (items in
+ * decreasing order of value / weight); seq_knapsack(e, c, n, v) is the best
+ * value reachable from a knapsack of value v and room c with the n items
+ * from e still to decide (INT_MIN when c < 0: over the capacity). */
+#define KS_MAX_ITEMS 64
+typedef struct ks_item {
+    int value, weight;
+} ks_item;
+int seq_knapsack(const ks_item *e, int c, int n, int v);
+
+/* pi: sample i of the Monte Carlo estimate is a point (x, y) of [0, 1]^2
+ * drawn from its own stream, seeded from i alone (so every
+ * implementation draws the same points whoever runs the leaf), by two
+ * steps of the C standard's example rand() generator (x = s mod
+ * (2^31 - 1) / (2^31 - 1)), the leaf work of Lace's pi; it hits when
+ * sqrt(x^2 + y^2) < 1. seq_pi(start, cnt) counts the hits of samples
+ * [start, start + cnt) by halving the range. */
+#define PI_RAND_MAX 2147483647u
+static inline uint32_t pi_lcg(uint32_t *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s % PI_RAND_MAX;
+}
+static inline int pi_hit(uint64_t i)
+{
+    uint32_t s = (uint32_t)fj_mix64(0x9100000000000000ull + i);
+    double x = (double)pi_lcg(&s) / PI_RAND_MAX;
+    double y = (double)pi_lcg(&s) / PI_RAND_MAX;
+    return sqrt(x * x + y * y) < 1.0;
+}
+uint64_t seq_pi(long start, long cnt);
+
+/* strassen: C = A B for s x s blocks (s a power of two, at least ST_BASE;
+ * row lengths ldc, lda, ldb) by Strassen's seven products in Winograd's
+ * form, down to blocks of ST_BASE, multiplied by strassen_base. A level
+ * with quadrants of h = s / 2 allocates ST_TEMPS h x h blocks
+ * (strassen_temps, one allocation, as Lace's level does), writes the
+ * eight sums S1..S8 of quadrants into the first eight
+ * (strassen_prepare), describes its seven products (strassen_products:
+ * three go to the other temporaries M2, M5, T1, four to C's quadrants),
+ * runs them (independent: each writes its own block), and makes C from
+ * them (strassen_combine). These pieces are in seq/strassen.c, shared by
+ * every implementation, so every run does the same arithmetic in the
+ * same order: the result is the twin's bit for bit. */
+#define ST_BASE 16
+#define ST_TEMPS 11
+typedef struct st_product {
+    double *c;
+    const double *a, *b;
+    long s, ldc, lda, ldb;
+} st_product;
+/* C = A B for one ST_BASE x ST_BASE block. */
+void strassen_base(double *c, const double *a, const double *b, long ldc,
+                   long lda, long ldb);
+/* NULL when out of memory; free() releases it. */
+double *strassen_temps(long s);
+void strassen_prepare(const st_product *x, double *t);
+void strassen_products(const st_product *x, double *t, st_product q[7]);
+void strassen_combine(const st_product *x, const double *t);
+/* The twin: 0, or ENOMEM when a level's temporaries cannot be had. */
+int seq_strassen(const st_product *x);
 
 #endif

@@ -48,7 +48,7 @@ static uint64_t seq_sum(size_t b, size_t e)
     return s;
 }
 
-#define MAX_WORKERS 64
+#define MAX_WORKERS BENCH_MAX_WORKERS
 
 typedef struct partial {
     _Alignas(64) _Atomic uint64_t sum;

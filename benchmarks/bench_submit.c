@@ -24,7 +24,16 @@
  *                     an array allocated and touched before the clock:
  *                     libuv's requests are the caller's memory), then runs
  *                     its loop until every completion callback has run,
- *                     inside the clock, as crew_submit waits on futures.
+ *                     inside the clock, as crew_submit waits on futures;
+ *   impl=moodycamel   a pool of W workers over moodycamel's lock-free
+ *                     BlockingConcurrentQueue (peers/moodycamel.cpp): each
+ *                     producer enqueues through its own producer token,
+ *                     each worker dequeues with its own consumer token and
+ *                     sleeps in wait_dequeue when the queue is empty (the
+ *                     queue's semaphore: a short spin, then the kernel, as
+ *                     crew's workers spin before they sleep on a futex).
+ *                     crew_post's and crew_submit's lines give their ratio
+ *                     to it (ratio_vs_moodycamel) when it ran.
  * The task marks its own index (a byte per task) and counts itself; the
  * one that completes the count posts a semaphore. After each run every
  * index must have been marked exactly once, and every future must hold
@@ -48,6 +57,9 @@
 #ifdef CREW_BENCH_HAVE_UV
 #include "peers/uv.h"
 #endif
+#ifdef CREW_BENCH_HAVE_MOODYCAMEL
+#include "peers/moodycamel.h"
+#endif
 
 enum {
     IMPL_CREW_POST,
@@ -56,16 +68,18 @@ enum {
     IMPL_RAW,
     IMPL_TBB,
     IMPL_UV,
+    IMPL_MOODYCAMEL,
     NIMPLS
 };
 static const char *const impl_names[] = {"crew_post",   "crew_submit", "mutex_pool",
                                          "raw_threads", "tbb",         "libuv",
-                                         NULL};
+                                         "moodycamel",  NULL};
 
 /* Peer handles, opaque here so that the code needs no #ifdef where a
  * peer is not built. */
 struct peer_tbb_exec;
 struct peer_uv_loop;
+struct peer_mc_pool;
 
 #define MAX_PRODUCERS 2
 #define RAW_MAX 20000
@@ -100,6 +114,7 @@ typedef struct producer {
     peer_mutex_pool *mpool;
     struct peer_tbb_exec *tbb;
     struct peer_uv_loop *uv; /* this producer's loop */
+    struct peer_mc_pool *mc;
     crew_future **futures; /* indexed like the tasks */
     pthread_barrier_t *start;
     int err;               /* an errno value, or -1: a wrong result */
@@ -142,6 +157,11 @@ static void *producer_main(void *arg)
             p->err = peer_uv_post(p->uv, tiny_task, a);
 #endif
             break;
+        case IMPL_MOODYCAMEL:
+#ifdef CREW_BENCH_HAVE_MOODYCAMEL
+            p->err = peer_mc_pool_post(p->mc, p->index, tiny_task, a);
+#endif
+            break;
         }
     }
 #ifdef CREW_BENCH_HAVE_UV
@@ -175,6 +195,7 @@ typedef struct setup {
     crew_future **futures;
     struct peer_tbb_exec *tbb;
     struct peer_uv_loop *uv[MAX_PRODUCERS];
+    struct peer_mc_pool *mc;
 } setup;
 
 /* One run; returns seconds, or -1 after printing why. */
@@ -197,6 +218,7 @@ static double run_once(const setup *s, int impl, int nproducers, long n)
                              .mpool = s->mpool,
                              .tbb = s->tbb,
                              .uv = s->uv[k],
+                             .mc = s->mc,
                              .futures = s->futures,
                              .start = &start};
         err = pthread_create(&prod[k].tid, NULL, producer_main, &prod[k]);
@@ -353,6 +375,19 @@ int bench_submit(const bench_opts *o)
         printf("bench=submit impl=libuv skipped=1 reason=not_built_with_libuv\n");
     run_impl[IMPL_UV] = 0;
 #endif
+#ifdef CREW_BENCH_HAVE_MOODYCAMEL
+    if (run_impl[IMPL_MOODYCAMEL] &&
+        (s.mc = peer_mc_pool_create(workers, MAX_PRODUCERS)) == NULL) {
+        fprintf(stderr, "crew-bench submit: cannot create the moodycamel pool\n");
+        status = 1;
+        goto out;
+    }
+#else
+    if (run_impl[IMPL_MOODYCAMEL])
+        printf("bench=submit impl=moodycamel skipped=1 "
+               "reason=not_built_with_libconcurrentqueue\n");
+    run_impl[IMPL_MOODYCAMEL] = 0;
+#endif
     for (int p = 0; p < MAX_PRODUCERS; p++)
         for (int i = 0; i < NIMPLS; i++)
             if (run_impl[i] &&
@@ -391,6 +426,12 @@ int bench_submit(const bench_opts *o)
     for (int p = 0; p < MAX_PRODUCERS; p++) {
         bench_summary base =
             bench_summarize(secs[p][IMPL_MUTEX_POOL], (size_t)repeat);
+        /* moodycamel's median, for crew's lines (summarized here, before
+         * the loop reaches it: bench_summarize sorts in place, and a
+         * sorted sample summarizes the same). */
+        double mc_median = run_impl[IMPL_MOODYCAMEL]
+                               ? bench_summarize(secs[p][IMPL_MOODYCAMEL], (size_t)repeat).median
+                               : 0;
         for (int i = 0; i < NIMPLS; i++) {
             if (!run_impl[i] || !bench_selected(o, impl_names[i]))
                 continue;
@@ -403,6 +444,8 @@ int bench_submit(const bench_opts *o)
                    impl_names[i], p + 1, i == IMPL_RAW ? 0 : workers,
                    i == IMPL_RAW ? raw_n : n,
                    m.median, m.min, m.max, m.median / base.median, repeat);
+            if ((i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT) && mc_median > 0)
+                printf(" ratio_vs_moodycamel=%.2f", m.median / mc_median);
             if (i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT) {
                 double tasks = (double)n * repeat;
                 printf(" sleeps_per_task=%.3f wakeups_per_task=%.3f",
@@ -426,6 +469,9 @@ out:
 #ifdef CREW_BENCH_HAVE_UV
     for (int k = 0; k < MAX_PRODUCERS; k++)
         peer_uv_loop_destroy(s.uv[k]);
+#endif
+#ifdef CREW_BENCH_HAVE_MOODYCAMEL
+    peer_mc_pool_destroy(s.mc);
 #endif
     sem_destroy(&tally.all_done);
     free(tally.seen);

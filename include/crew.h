@@ -46,20 +46,30 @@ typedef struct crew_objpool_config {
     void (*reset)(void *obj, void *ctx);/* optional: on release, before reuse */
     void (*fini)(void *obj, void *ctx); /* optional: before the memory is freed */
     void  *ctx;
+    /* New in 0.2, at the end (zero keeps 0.1's behaviour; no size field:
+     * the soname changed, see docs/install.md). */
+    size_t max_live;                    /* most objects alive at once, acquired + idle; 0: unlimited */
+    int  (*validate)(void *obj, void *ctx); /* optional: on reusing an idle object; non-zero: discard it */
 } crew_objpool_config;
 
 typedef struct crew_objpool_stats {
     uint64_t created; /* objects built (init succeeded) */
     uint64_t reused;  /* acquires served by an idle object */
-    uint64_t freed;   /* objects finalized and freed (past max_idle, or at destroy) */
+    uint64_t freed;   /* objects finalized and freed (past max_idle, or rejected by validate) */
     uint64_t idle;    /* released objects waiting for reuse now */
 } crew_objpool_stats;
 
 /* NULL cfg, obj_size 0 or absurd sizes: NULL with errno EINVAL. */
 CREW_API crew_objpool *crew_objpool_create(const crew_objpool_config *cfg);
 /* A reused or new object, aligned for max_align_t; NULL + errno (ENOMEM,
- * or init's value, or EINVAL for a NULL pool). Any thread, lock-free. */
+ * or init's value, or EINVAL for a NULL pool). Any thread, lock-free
+ * while the pool is not exhausted; with max_live, sleeps (no spinning)
+ * while max_live objects are alive and none is idle. */
 CREW_API void *crew_objpool_acquire(crew_objpool *p);
+/* As crew_objpool_acquire, giving up at abstime (CLOCK_REALTIME) with NULL
+ * + ETIMEDOUT; a past abstime makes it a try; NULL abstime: acquire. A
+ * tv_nsec outside [0, 1e9): EINVAL. With max_live 0 it never times out. */
+CREW_API void *crew_objpool_acquire_timed(crew_objpool *p, const struct timespec *abstime);
 /* Any thread, lock-free. NULL p or obj: does nothing. */
 CREW_API void crew_objpool_release(crew_objpool *p, void *obj);
 /* Every object must be released first. NULL: does nothing. */
@@ -232,6 +242,24 @@ CREW_API int crew_graph_run(crew_pool *pool, crew_graph *g);
 CREW_API void *crew_node_result(const crew_node *n);
 /* Not while it runs. NULL: does nothing. */
 CREW_API void crew_graph_destroy(crew_graph *g);
+/* The node's name in a pool's trace (docs/trace.md): `label` is kept, not
+ * copied, and must stay valid until the pools that run the graph are
+ * destroyed; NULL: the node's function's name. EINVAL for a NULL node,
+ * EBUSY while the graph runs. */
+CREW_API int crew_node_set_label(crew_node *n, const char *label);
+
+/* ------------------------------------------------------------------ */
+/* Tracing (docs/trace.md)                                             */
+/* ------------------------------------------------------------------ */
+
+/* The calling thread's label, from now on, for what it starts on a pool:
+ * the tasks it submits or posts (from outside or inside the pool), the
+ * root tasks of its crew_run calls, and the pieces of the loops it runs.
+ * A traced pool shows the label instead of the function's name. The string
+ * is kept, not copied: it must stay valid until those pools are destroyed.
+ * NULL: no label. Returns the previous label. Costs nothing measurable
+ * when no pool traces (a thread-local store). */
+CREW_API const char *crew_trace_label(const char *label);
 
 /* ------------------------------------------------------------------ */
 /* Statistics                                                          */

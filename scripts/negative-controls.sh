@@ -13,6 +13,13 @@ controls=(
 if [ -f tests/pool/cases_pool.c ]; then
     controls+=("pool_aba_version:test_pool:pool/*")
 fi
+if [ -f tests/pool/cases_pool_bounds.c ]; then
+    # max_live's count never checked: the bound tests see too many alive.
+    controls+=("pool_max_live:test_pool:pool/max_live_*")
+    # No look after announcing a sleep: the lost wake-up's window test
+    # sleeps to its deadline.
+    controls+=("pool_live_recheck:test_pool:pool/an_object_freed_in_the_lost_wakeup_window_is_still_found")
+fi
 
 status=0
 for entry in "${controls[@]}"; do
@@ -22,17 +29,28 @@ for entry in "${controls[@]}"; do
         meson setup "$dir" -Dnegative_control="$control" -Dbuildtype=release >/dev/null || { status=1; continue; }
     fi
     ninja -C "$dir" >/dev/null || { status=1; continue; }
-    bit=0
+    bit=0 inconclusive=0
     for attempt in 1 2 3; do
-        if ! "$dir/tests/$exe" --jobs=1 --filter="$filter" >"$dir/run$attempt.log" 2>&1; then
-            bit=1
-            echo "negative control $control: tests failed as they must (run $attempt):"
-            grep -E "check failed" "$dir/run$attempt.log" | sed 's/^/    /'
-            break
+        log=$dir/run$attempt.log
+        if ! "$dir/tests/$exe" --jobs=1 --filter="$filter" >"$log" 2>&1; then
+            # A race test that could not make its race happen (a loaded
+            # machine) fails too, but proves nothing about the guard: only
+            # a broken invariant counts as biting.
+            if grep -E "check failed" "$log" | grep -qv "did not happen"; then
+                bit=1
+                echo "negative control $control: tests failed as they must (run $attempt):"
+                grep -E "check failed" "$log" | grep -v "did not happen" | sed 's/^/    /'
+                break
+            fi
+            inconclusive=1
         fi
     done
     if [ $bit -eq 0 ]; then
-        echo "negative control $control: the tests PASSED on a broken build: they do not bite"
+        if [ $inconclusive -eq 1 ]; then
+            echo "negative control $control: its races did not happen in 3 runs (machine too loaded?): no proof that the tests bite"
+        else
+            echo "negative control $control: the tests PASSED on a broken build: they do not bite"
+        fi
         status=1
     fi
 done

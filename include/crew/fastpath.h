@@ -59,6 +59,7 @@ typedef struct crew_job_ {
     uint32_t  flags;
     void     *runner;  /* atomic: the worker that stole or claimed it */
     void    (*finish)(struct crew_job_ *job, void *worker); /* NULL: a spawn */
+    const char *label; /* the trace's label (crew_trace_label), or NULL */
 } crew_job_;
 
 /* Bytes of a slot that typed tasks (crew/typed.h) use for their

@@ -97,15 +97,60 @@ static void cache_spill(crew_objpool *p, cache *c, const cache_policy *pol)
         c->reserved -= half; /* the units stay with the objects */
 }
 
+/* Takes the cache's newest object off its books (the caller has checked
+ * that it has one). */
+static inline crew_objpool_node *cache_take(crew_objpool *p, cache *c,
+                                            const cache_policy *pol)
+{
+    crew_objpool_node *n = c->items[--c->count];
+    cache_leave(p, c, pol);
+    return n;
+}
+
+/* cache_acquire for pools with validate, from its first idle object n on:
+ * out of line, so that the fast path of the others (a tail call away)
+ * saves no more registers than it did before validate existed. validate
+ * may use this pool, and so this cache, from this thread: n is off the
+ * cache's books already, and the count is read again after it. */
+__attribute__((noinline)) static void *cache_acquire_validated(
+    crew_objpool *p, cache *c, const cache_policy *pol, crew_objpool_node *n)
+{
+    while (!crew_objpool_validate(p, n, &c->stats)) {
+        if (c->count == 0)
+            cache_refill(p, c, pol);
+        if (c->count == 0)
+            return crew_objpool_build_object(p, &c->stats);
+        n = cache_take(p, c, pol);
+    }
+    count_owner(&c->stats.reused);
+    return object_of(n);
+}
+
+/* cache_acquire on an empty cache: refill it, or build. Out of line for
+ * the same reason. */
+__attribute__((noinline)) static void *cache_acquire_empty(crew_objpool *p, cache *c,
+                                                           const cache_policy *pol)
+{
+    cache_refill(p, c, pol);
+    if (c->count == 0)
+        return crew_objpool_build_object(p, &c->stats);
+    crew_objpool_node *n = cache_take(p, c, pol);
+    if (p->cfg.validate != NULL)
+        return cache_acquire_validated(p, c, pol, n);
+    count_owner(&c->stats.reused);
+    return object_of(n);
+}
+
+/* The fast path: a cached object, no call but tail calls to the two out-
+ * of-line cases above. */
 static inline void *cache_acquire(crew_objpool *p, cache *c,
                                   const cache_policy *pol)
 {
-    if (c->count == 0)
-        cache_refill(p, c, pol);
-    if (c->count == 0)
-        return crew_objpool_build_object(p, &c->stats);
-    crew_objpool_node *n = c->items[--c->count];
-    cache_leave(p, c, pol);
+    if (__builtin_expect(c->count == 0, 0))
+        return cache_acquire_empty(p, c, pol);
+    crew_objpool_node *n = cache_take(p, c, pol);
+    if (__builtin_expect(p->cfg.validate != NULL, 0))
+        return cache_acquire_validated(p, c, pol, n);
     count_owner(&c->stats.reused);
     return object_of(n);
 }
@@ -318,6 +363,13 @@ static int arm_thread_exit(void)
 static cache *thread_cache_take(crew_objpool *p, int *full)
 {
     *full = 0;
+    /* max_live pools keep every idle object on the shared stack, where
+     * any waiter finds it: no thread caches (remembered in the table, so
+     * the next calls go there straight). */
+    if (p->cfg.max_live != 0) {
+        *full = 1;
+        return NULL;
+    }
     if (thread_self == 0)
         thread_self =
             atomic_fetch_add_explicit(&next_thread_id, 1, memory_order_relaxed);
@@ -409,6 +461,20 @@ static inline cache *thread_cache(crew_objpool *p)
 }
 
 /* ---- the public calls ---- */
+
+void *crew_objpool_acquire_timed(crew_objpool *p, const struct timespec *abstime)
+{
+    if (p == NULL ||
+        (abstime != NULL && (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000L))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    /* Only max_live pools ever wait; their calls all take the shared
+     * path (no thread caches). */
+    if (abstime == NULL || p->cfg.max_live == 0)
+        return crew_objpool_acquire(p);
+    return crew_objpool_shared_acquire_until(p, abstime);
+}
 
 void *crew_objpool_acquire(crew_objpool *p)
 {

@@ -13,9 +13,175 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/futex.h"
 
 /* Relaxed, both: each only has to hand out distinct numbers. Never 0. */
 static _Atomic uint64_t next_pool_id = 1;
+
+/* ---- max_live: counting the objects alive, sleeping, waking ----
+ *
+ * The pattern of docs/scheduler.md, "Sleeping and waking", with its
+ * tokens (docs/pool.md, "max_live", has the argument in full). A waker
+ * first publishes: an object pushed on the shared stack (the DCAS, a
+ * seq_cst read-modify-write of the head by treiber.h's assumption), or a
+ * unit of `live` given back (a seq_cst fetch_sub). Then it reads `sleep`
+ * (seq_cst) and, only while sleepers > tokens, takes a token with a CAS,
+ * bumps `event` and wakes one sleeper. An acquirer that found nothing
+ * reads `event`, announces itself (a seq_cst fetch_add of one sleeper),
+ * looks again with seq_cst loads of the stack's top and of `live`, and
+ * sleeps only if both still say "exhausted", on the value of `event` it
+ * read first; getting up, it takes its sleeper out and a token if one is
+ * out (one seq_cst CAS). All are in the single total order S of seq_cst
+ * operations: either the announcement precedes the waker's read, which
+ * then counts it (and the bump follows the sleeper's read of `event`, so
+ * its futex wait fails at once or is queued for the wake), or the read
+ * precedes the announcement, and then the publication precedes the look,
+ * which sees it (or something newer: an acquirer took the object, and
+ * its release will wake in turn). A waker that finds sleepers <= tokens
+ * skips the wake: that many sleepers are on their way up, and each gets
+ * up after this waker's read in S, then looks again with seq_cst loads
+ * before it would sleep again, so it sees the publication. */
+
+enum { SLEEPER = 1, SLEEP_TOKEN_SHIFT = 32 };
+#define SLEEP_TOKEN ((uint64_t)1 << SLEEP_TOKEN_SHIFT)
+
+static inline uint32_t sleepers_of(uint64_t w)
+{
+    return (uint32_t)w;
+}
+
+static inline uint32_t tokens_of(uint64_t w)
+{
+    return (uint32_t)(w >> SLEEP_TOKEN_SHIFT);
+}
+
+/* Tests: called on the wait path, between the try that failed and the
+ * announcement (the lost wake-up's window). Relaxed: set by a test before
+ * the calls it is meant for, from the thread that makes them. */
+static _Atomic(crew_objpool_wait_hook) wait_hook;
+static void *_Atomic wait_hook_arg;
+
+void crew_objpool_set_wait_hook(crew_objpool_wait_hook hook, void *arg)
+{
+    atomic_store_explicit(&wait_hook_arg, arg, memory_order_relaxed);
+    atomic_store_explicit(&wait_hook, hook, memory_order_relaxed);
+}
+
+unsigned crew_objpool_waiters(const crew_objpool *p)
+{
+    /* Relaxed: a test polls it until the sleepers it expects are in. */
+    return p == NULL ? 0
+                     : sleepers_of(atomic_load_explicit(&p->sleep, memory_order_relaxed));
+}
+
+/* 1 with a unit of `live` taken for an object about to be built, or 0:
+ * max_live objects are alive. The CAS never raises `live` past max_live.
+ * Acquire on success: it reads a unit given back by live_leave's fetch_sub
+ * (a release), so the fini that preceded it happens before the init that
+ * follows: the objects alive never exceed max_live, even as the callbacks
+ * see them. */
+static int live_reserve(crew_objpool *p)
+{
+    size_t max = p->cfg.max_live;
+    if (max == 0)
+        return 1;
+    size_t cur = atomic_load_explicit(&p->live, memory_order_relaxed);
+#ifdef CREW_NEGATIVE_CONTROL_POOL_MAX_LIVE
+    /* Broken on purpose: the count is kept but never checked. */
+    atomic_fetch_add_explicit(&p->live, 1, memory_order_acquire);
+    return 1;
+#endif
+    while (cur < max) {
+        if (atomic_compare_exchange_weak_explicit(&p->live, &cur, cur + 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return 1;
+    }
+    return 0;
+}
+
+/* Someone published something a sleeper may want (an idle object, or a
+ * unit of `live`): wake one sleeper unless every sleeper has a wake on
+ * its way already. seq_cst, the read, the CAS and the bump: see the top
+ * of this section. The read is all a release pays while nobody sleeps. */
+static inline void live_wake(crew_objpool *p)
+{
+    uint64_t w = atomic_load_explicit(&p->sleep, memory_order_seq_cst);
+    while (sleepers_of(w) > tokens_of(w)) {
+        if (atomic_compare_exchange_weak_explicit(&p->sleep, &w, w + SLEEP_TOKEN,
+                                                  memory_order_seq_cst,
+                                                  memory_order_seq_cst)) {
+            int saved = errno; /* the caller may be returning an errno value */
+            atomic_fetch_add_explicit(&p->event, 1, memory_order_seq_cst);
+            crew_futex_wake(&p->event, 1);
+            errno = saved;
+            return;
+        }
+    }
+}
+
+/* An object is gone (its fini has returned) or was never built: its unit
+ * goes back. seq_cst: the waker's publication (a release too, for
+ * live_reserve's acquire). */
+static void live_leave(crew_objpool *p)
+{
+    if (p->cfg.max_live == 0)
+        return;
+    atomic_fetch_sub_explicit(&p->live, 1, memory_order_seq_cst);
+    live_wake(p);
+}
+
+/* 1 when an acquirer announced as a sleeper still finds nothing: no idle
+ * object and max_live alive. seq_cst loads: the look after the
+ * announcement (top of this section). */
+static int live_exhausted(crew_objpool *p)
+{
+#ifdef CREW_NEGATIVE_CONTROL_POOL_LIVE_RECHECK
+    /* Broken on purpose: no look after the announcement, so a release
+     * between the failed try and the announcement is missed. */
+    (void)p;
+    return 1;
+#else
+    if (atomic_load_explicit(&p->free.half.top, memory_order_seq_cst) != NULL)
+        return 0;
+    return atomic_load_explicit(&p->live, memory_order_seq_cst) >= p->cfg.max_live;
+#endif
+}
+
+/* Sleeps until a waker's bump, or abstime (NULL: none). 0: look again;
+ * ETIMEDOUT: abstime has passed. Never spins: at most one futex wait per
+ * call, and a waker's bump or a signal ends it. */
+static int live_wait(crew_objpool *p, const struct timespec *abstime)
+{
+    crew_objpool_wait_hook hook =
+        atomic_load_explicit(&wait_hook, memory_order_relaxed);
+    if (hook != NULL)
+        hook(p, atomic_load_explicit(&wait_hook_arg, memory_order_relaxed));
+    if (abstime != NULL && abstime->tv_sec < 0)
+        return ETIMEDOUT; /* long past; the kernel would say EINVAL */
+    /* seq_cst, the read, the announcement and the look: see above. */
+    uint32_t ev = atomic_load_explicit(&p->event, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&p->sleep, SLEEPER, memory_order_seq_cst);
+    int rc = 0;
+    if (live_exhausted(p)) {
+        int saved = errno;
+        rc = abstime == NULL
+                 ? crew_futex_wait(&p->event, ev, NULL)
+                 : crew_futex_wait_abs_realtime(&p->event, ev, abstime);
+        errno = saved;
+    }
+    /* Getting up: out as a sleeper, with a token if one is out (woken or
+     * not: every sleeper that gets up pays for one, so tokens never
+     * exceed sleepers). seq_cst: its place in S after a skipping waker's
+     * read is what makes the skip right (top of this section). */
+    uint64_t w = atomic_load_explicit(&p->sleep, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        &p->sleep, &w, w - SLEEPER - (tokens_of(w) > 0 ? SLEEP_TOKEN : 0),
+        memory_order_seq_cst, memory_order_relaxed))
+        ;
+    /* 0 (woken), EAGAIN (bumped before we slept), EINTR: look again. */
+    return rc == 0 || rc == EAGAIN || rc == EINTR ? 0 : ETIMEDOUT;
+}
 
 /* ---- building and freeing objects (slow paths) ---- */
 
@@ -86,26 +252,79 @@ void crew_objpool_free_object(crew_objpool *p, crew_objpool_node *n)
     n->obj = NULL;
 }
 
-/* Release past max_idle: free the object now; its node becomes a spare.
- * The node itself stays in its slab, so a pop that still holds a stale
- * pointer to it reads valid memory. */
+/* Release past max_idle, or an idle object validate rejected: free the
+ * object now; its node becomes a spare. The node itself stays in its
+ * slab, so a pop that still holds a stale pointer to it reads valid
+ * memory. In a max_live pool the unit goes back last, with a wake. */
 void crew_objpool_discard_object(crew_objpool *p, crew_objpool_node *n, counters *stats)
 {
     crew_objpool_free_object(p, n);
     crew_treiber_push(&p->spare, n);
     count_any(&stats->freed);
+    live_leave(p); /* after fini: alive until it has returned */
+}
+
+int crew_objpool_validate(crew_objpool *p, crew_objpool_node *n, counters *stats)
+{
+    if (p->cfg.validate(object_of(n), p->cfg.ctx) == 0)
+        return 1;
+    count_any(&p->rejected);
+    crew_objpool_discard_object(p, n, stats);
+    return 0;
 }
 
 /* ---- the shared path ---- */
 
-void *crew_objpool_shared_acquire(crew_objpool *p)
+/* An idle object from the shared stack that validate (if any) accepts,
+ * or NULL when there is none. */
+static void *shared_take_idle(crew_objpool *p)
 {
-    crew_objpool_node *n = crew_treiber_pop(&p->free);
-    if (n == NULL)
-        return crew_objpool_build_object(p, &p->shared);
-    idle_leave(p);
-    count_any(&p->shared.reused);
-    return object_of(n);
+    crew_objpool_node *n;
+    while ((n = crew_treiber_pop(&p->free)) != NULL) {
+        idle_leave(p);
+        if (p->cfg.validate == NULL || crew_objpool_validate(p, n, &p->shared)) {
+            count_any(&p->shared.reused);
+            return object_of(n);
+        }
+    }
+    return NULL;
+}
+
+/* An idle object or a new one; or NULL with *exhausted set when max_live
+ * objects are alive (the caller waits), or NULL + build's errno (which
+ * may be anything init returns, EAGAIN included). */
+static void *shared_try(crew_objpool *p, int *exhausted)
+{
+    *exhausted = 0;
+    void *obj = shared_take_idle(p);
+    if (obj != NULL)
+        return obj;
+    if (!live_reserve(p)) {
+        *exhausted = 1;
+        return NULL;
+    }
+    obj = crew_objpool_build_object(p, &p->shared);
+    if (obj == NULL)
+        live_leave(p); /* keeps errno */
+    return obj;
+}
+
+void *crew_objpool_shared_acquire_until(crew_objpool *p,
+                                        const struct timespec *abstime)
+{
+    for (;;) {
+        int exhausted;
+        void *obj = shared_try(p, &exhausted);
+        if (obj != NULL || !exhausted)
+            return obj;
+        /* ETIMEDOUT: no wake was taken on the way (a woken futex wait
+         * returns 0 even at the deadline), so nobody else's is lost. */
+        if (live_wait(p, abstime) != 0) {
+            errno = ETIMEDOUT;
+            return NULL;
+        }
+        /* (live_wait keeps errno: a success leaves it as the caller had it.) */
+    }
 }
 
 void crew_objpool_shared_release(crew_objpool *p, void *obj)
@@ -119,6 +338,8 @@ void crew_objpool_shared_release(crew_objpool *p, void *obj)
         p->cfg.reset(obj, p->cfg.ctx);
     crew_treiber_push(&p->free, n);
     count_any(&p->shared.kept);
+    if (p->cfg.max_live != 0)
+        live_wake(p);
 }
 
 static cache_policy policy_for(size_t max_idle, size_t divisor, unsigned cap)
@@ -143,6 +364,10 @@ crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
         errno = EINVAL;
         return NULL;
     }
+    /* max_live pools keep every idle object where any waiter finds it:
+     * on the shared stack, never in a slot's cache (docs/pool.md). */
+    if (cfg->max_live != 0)
+        nslots = 0;
     crew_objpool *p = crew_aligned_alloc(CACHE_LINE, sizeof(*p));
     if (p == NULL)
         return NULL;
@@ -160,6 +385,10 @@ crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
     crew_treiber_init(&p->free);
     atomic_init(&p->idle_reserved, 0);
     crew_objpool_counters_init(&p->shared);
+    atomic_init(&p->rejected, 0);
+    atomic_init(&p->live, 0);
+    atomic_init(&p->sleep, 0);
+    atomic_init(&p->event, 0);
     crew_treiber_init(&p->spare);
     atomic_init(&p->slabs, NULL);
     atomic_init(&p->thread_caches, NULL);
@@ -236,7 +465,9 @@ void crew_objpool_stats_get(const crew_objpool *p, crew_objpool_stats *out)
     memset(out, 0, sizeof(*out));
     if (p == NULL)
         return;
-    uint64_t kept = 0;
+    /* Rejected objects left the idle set without a reuse. Relaxed, as
+     * the counters. */
+    uint64_t kept = 0, gone = atomic_load_explicit(&p->rejected, memory_order_relaxed);
     counters_add(&p->shared, out, &kept);
     for (unsigned i = 0; i < p->nslots; i++)
         counters_add(&p->slots[i].stats, out, &kept);
@@ -247,7 +478,8 @@ void crew_objpool_stats_get(const crew_objpool *p, crew_objpool_stats *out)
         counters_add(&c->stats, out, &kept);
     /* Between calls in flight the difference may be momentarily off;
      * never report a negative count. */
-    out->idle = kept > out->reused ? kept - out->reused : 0;
+    gone += out->reused;
+    out->idle = kept > gone ? kept - gone : 0;
 }
 
 unsigned crew_objpool_thread_caches(const crew_objpool *p)

@@ -27,8 +27,9 @@
 /* A slot number that is never a slot: the shared stack, no cache. */
 #define CREW_OBJPOOL_SHARED UINT_MAX
 
-/* crew_objpool_create with nslots caches (0: none, as the public create).
- * NULL with errno EINVAL (the config's rules, or nslots above
+/* crew_objpool_create with nslots caches (0: none, as the public create;
+ * a pool with max_live > 0 gets none either: every slot is then the shared
+ * stack). NULL with errno EINVAL (the config's rules, or nslots above
  * CREW_OBJPOOL_MAX_SLOTS) or ENOMEM. */
 crew_objpool *crew_objpool_create_slots(const crew_objpool_config *cfg,
                                         unsigned nslots);
@@ -42,5 +43,17 @@ void crew_objpool_release_at(crew_objpool *p, unsigned slot, void *obj);
 /* Tests: how many thread caches the pool has made (one per thread that
  * ever used its public calls). Any thread. */
 unsigned crew_objpool_thread_caches(const crew_objpool *p);
+
+/* Tests: acquirers of a max_live pool announced as going to sleep now.
+ * Any thread. */
+unsigned crew_objpool_waiters(const crew_objpool *p);
+
+/* Tests: hook(pool, arg) runs on the wait path of a max_live pool's
+ * acquire, after the try that found the pool exhausted and before the
+ * acquirer announces itself as a sleeper: the window a lost wake-up would
+ * fall in. NULL: none (the default). Process-wide; set it from the thread
+ * that then calls, while no other thread waits on any pool. */
+typedef void (*crew_objpool_wait_hook)(crew_objpool *p, void *arg);
+void crew_objpool_set_wait_hook(crew_objpool_wait_hook hook, void *arg);
 
 #endif /* CREW_OBJPOOL_H */

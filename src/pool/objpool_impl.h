@@ -26,6 +26,11 @@
  *     idle objects never exceed max_idle. A release reserves before it
  *     makes an object idle; an acquire gives the unit back (or, at a
  *     cache, keeps it as credit) only after it has taken the object.
+ *   - Pools with max_live > 0: live <= max_live, and live = objects alive
+ *     (held, idle, or being built or finalized): a unit is taken before
+ *     init runs and given back after fini has returned (or after a failed
+ *     init). Such pools have no caches (no slots, no thread caches): every
+ *     idle object is on the shared stack, where any waiter finds it.
  */
 #ifndef CREW_OBJPOOL_IMPL_H
 #define CREW_OBJPOOL_IMPL_H
@@ -34,6 +39,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "pool/objpool.h"
 #include "pool/stack.h"
@@ -111,6 +117,19 @@ struct crew_objpool {
      * measured: no faster, with one thread or two. */
     alignas(CACHE_LINE) _Atomic size_t idle_reserved; /* bounded pools only */
     counters shared;
+    /* Idle objects that validate rejected (finalized, counted in freed
+     * too): they left the idle set without being reused. */
+    _Atomic uint64_t rejected;
+
+    /* max_live pools only: the objects alive; `sleep`, two counts in one
+     * word: sleepers (low 32 bits: acquirers between announcing a sleep
+     * and getting up) and tokens (high 32 bits: wakes sent whose sleeper
+     * has not got up yet); and the futex word sleepers wait on (bumped by
+     * a waker before it wakes one). Read by every release of such a pool,
+     * written when objects are built or freed and by sleepers. */
+    alignas(CACHE_LINE) _Atomic size_t live;
+    _Atomic uint64_t sleep;
+    _Atomic uint32_t event;
 
     /* Written when objects are built or freed, or a thread cache made. */
     alignas(CACHE_LINE) crew_treiber spare; /* nodes without an object */
@@ -196,13 +215,26 @@ static inline void idle_leave(crew_objpool *p)
 
 /* ---- objpool.c ---- */
 
-/* A new object for the caller, or NULL with errno. */
+/* A new object for the caller, or NULL with errno. Not max_live's unit:
+ * the shared path takes it before and gives it back on failure. */
 void *crew_objpool_build_object(crew_objpool *p, counters *stats);
 /* Finalizes and frees n's object (destroy, drains). */
 void crew_objpool_free_object(crew_objpool *p, crew_objpool_node *n);
-/* Release past max_idle: free the object now; its node becomes a spare. */
+/* Release past max_idle, or validate said no: free the object now (its
+ * max_live unit goes back, and a sleeping acquirer is woken); its node
+ * becomes a spare. */
 void crew_objpool_discard_object(crew_objpool *p, crew_objpool_node *n, counters *stats);
-void *crew_objpool_shared_acquire(crew_objpool *p);
+/* n was just taken from the idle set and validate is set: 1 when validate
+ * accepts it; otherwise n's object is discarded and 0. */
+int crew_objpool_validate(crew_objpool *p, crew_objpool_node *n, counters *stats);
+/* The shared path. abstime: NULL waits as long as it takes (max_live
+ * pools only ever wait); else NULL + ETIMEDOUT at that CLOCK_REALTIME. */
+void *crew_objpool_shared_acquire_until(crew_objpool *p,
+                                        const struct timespec *abstime);
+static inline void *crew_objpool_shared_acquire(crew_objpool *p)
+{
+    return crew_objpool_shared_acquire_until(p, NULL);
+}
 void crew_objpool_shared_release(crew_objpool *p, void *obj);
 
 /* ---- caches.c ---- */

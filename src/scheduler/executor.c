@@ -116,8 +116,9 @@ int crew_post(crew_pool *pool, crew_fn fn, void *arg)
         return EINVAL;
     if (crew_own_worker(pool) == NULL) {
         /* From outside: the function and argument travel in the queue's
-         * slot itself; no record. */
-        crew_inj_item it = {fn, arg, NULL, CREW_INJ_POST};
+         * slot itself, with the trace's label in the record's place; no
+         * record. */
+        crew_inj_item it = {fn, arg, (void *)(uintptr_t)crew_trace_current_label(), CREW_INJ_POST};
         return inject(pool, &it);
     }
     int rc = 0;
@@ -278,6 +279,7 @@ int crew_run(crew_pool *pool, crew_fn fn, void *arg, void **result)
     root.job.arg = arg;
     root.job.flags = CREW_JOB_NOCANCEL;
     root.job.finish = run_root_dequeued;
+    root.job.label = crew_trace_current_label();
     root.pool = pool;
     atomic_init(&root.done, 0);
     int rc = crew_enqueue_detached(pool, &root.job, 1);

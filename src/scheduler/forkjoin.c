@@ -181,6 +181,7 @@ static int publish_oldest_private(crew_worker *w)
     j->finish = NULL;
     j->state = CREW_SPAWN_PENDING;
     j->runner = NULL;
+    j->label = NULL;
     /* The slot stays private until the push has succeeded: if the deque
      * cannot grow, nothing changed. */
     if (crew_deque_push(&w->deque, j) != 0)

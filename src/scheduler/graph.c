@@ -70,6 +70,7 @@ struct crew_node {
     uint32_t cap;      /* successor slots allocated */
     uint32_t checked;  /* succ[0, checked) are known to be distinct */
     uint64_t stamp;    /* deduplication: the pass that last saw this node */
+    const char *label; /* the trace's name for it (crew_node_set_label) */
 };
 _Static_assert(sizeof(void *) != 8 || sizeof(crew_node) == 128,
                "a node is two cache lines");
@@ -254,6 +255,18 @@ int crew_graph_precede(crew_node *before, crew_node *after)
     return rc;
 }
 
+int crew_node_set_label(crew_node *n, const char *label)
+{
+    if (n == NULL)
+        return EINVAL;
+    int rc = graph_acquire(n->graph, GRAPH_EDITING);
+    if (rc != 0)
+        return rc;
+    n->label = label;
+    graph_release(n->graph);
+    return 0;
+}
+
 void *crew_node_result(const crew_node *n)
 {
     return n == NULL ? NULL : n->result;
@@ -419,6 +432,11 @@ static void run_frame(crew_node *first, crew_node *const *more, uint32_t nmore)
 {
     const int may_spawn = nested_frames < MAX_NESTED_FRAMES;
     nested_frames++;
+    /* A traced pool records every node's run: one test per frame when the
+     * pool does not trace. */
+    crew_worker *traced = crew_self();
+    if (traced != NULL && traced->pool->trace_path == NULL)
+        traced = NULL;
     crew_graph *g = first->graph;
     _Atomic uint32_t *pending = g->pending;
     crew_node *deferred = NULL; /* newest first */
@@ -427,7 +445,13 @@ static void run_frame(crew_node *first, crew_node *const *more, uint32_t nmore)
     crew_node *cur = first;
     for (;;) {
         while (cur != NULL) {
+            crew_trace_event *ev = traced != NULL ? crew_trace(traced, CREW_TRACE_NODE) : NULL;
             cur->result = cur->fn(cur->arg);
+            if (ev != NULL) {
+                ev->what = *(const void **)&cur->fn;
+                ev->label = cur->label;
+                ev->end_ns = crew_trace_now_ns();
+            }
             crew_node *next = NULL;
             const uint32_t *succ = cur->succ;
             uint32_t nsucc = cur->nsucc;

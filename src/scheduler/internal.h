@@ -134,6 +134,8 @@ struct crew_pool {
 
     char *trace_path;     /* NULL: no trace */
     uint64_t trace_origin; /* the pool's creation, in trace time */
+    unsigned trace_number; /* the trace's process id for this pool */
+    char name[32];        /* cfg.name, copied: the caller's string may go */
 
     _Alignas(64) _Atomic int stopping; /* destroy: workers exit when quiet */
     pthread_mutex_t lifecycle; /* shutdown/destroy only: never on a hot path */

@@ -183,11 +183,11 @@ static void stop_and_join(crew_pool *pool)
 static int pool_alloc_parts(crew_pool *pool, const char *trace)
 {
     if (trace != NULL && trace[0] != '\0') {
-        size_t len = strlen(trace) + 1;
-        pool->trace_path = crew_malloc(len);
+        /* A file of its own: another pool of this process tracing to the
+         * same path writes beside it, not over it (trace.h). */
+        pool->trace_path = crew_trace_claim_path(trace, &pool->trace_number);
         if (pool->trace_path == NULL)
             return ENOMEM;
-        memcpy(pool->trace_path, trace, len);
         pool->trace_origin = crew_trace_now_ns();
     }
     pool->workers = crew_calloc(pool->cfg.workers, sizeof(crew_worker *));
@@ -228,6 +228,8 @@ crew_pool *crew_pool_create(const crew_config *cfg)
     memset(pool, 0, sizeof(*pool));
     pool->cfg = c;
     pool->cfg.trace_path = NULL; /* the caller's string need not outlive this call */
+    snprintf(pool->name, sizeof pool->name, "%s", c.name);
+    pool->cfg.name = pool->name;
     pthread_mutex_init(&pool->lifecycle, NULL);
     int rc = pool_alloc_parts(pool, c.trace_path != NULL ? c.trace_path : getenv("CREW_TRACE"));
     if (rc == 0) {
@@ -330,7 +332,8 @@ int crew_pool_destroy(crew_pool *pool)
                                                              : CREW_TRACE_MAX_WORKERS;
         for (unsigned i = 0; i < n; i++)
             bufs[i] = &pool->workers[i]->trace;
-        int wrc = crew_trace_write(pool->trace_path, bufs, n, pool->trace_origin);
+        int wrc = crew_trace_write(pool->trace_path, pool->name, pool->trace_number,
+                                   bufs, n, pool->trace_origin);
         if (wrc != 0)
             fprintf(stderr, "crew: cannot write the trace %s: %s\n", pool->trace_path,
                     strerror(wrc));

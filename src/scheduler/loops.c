@@ -33,6 +33,7 @@ typedef struct loop_ctx {
     size_t chunk;
     _Atomic int stop; /* set by the first call that returned non-zero */
     _Atomic int rc;   /* that call's value */
+    const char *label; /* the trace's label for the pieces */
 } loop_ctx;
 
 typedef struct loop_range {
@@ -54,6 +55,28 @@ static void loop_stop(loop_ctx *c, int rc)
     atomic_store_explicit(&c->stop, 1, memory_order_release);
 }
 
+/* A traced pool records each piece a loop task runs: one test per loop
+ * task when the pool does not trace. */
+static crew_worker *tracing_worker(void)
+{
+    crew_worker *w = crew_self();
+    return w != NULL && w->pool->trace_path != NULL ? w : NULL;
+}
+
+static int run_piece(crew_worker *traced, loop_ctx *c, size_t b, size_t e)
+{
+    crew_trace_event *ev = traced != NULL ? crew_trace(traced, CREW_TRACE_PIECE) : NULL;
+    int rc = c->fn(b, e, c->arg);
+    if (ev != NULL) {
+        ev->what = *(const void **)&c->fn;
+        ev->label = c->label;
+        ev->begin = b;
+        ev->end = e;
+        ev->end_ns = crew_trace_now_ns();
+    }
+    return rc;
+}
+
 static void *loop_task(void *a)
 {
     loop_range *r = a;
@@ -62,6 +85,7 @@ static void *loop_task(void *a)
     crew_task tasks[MAX_SPLITS];
     loop_range kids[MAX_SPLITS];
     int nk = 0;
+    crew_worker *traced = tracing_worker();
     while (b < e && !atomic_load_explicit(&c->stop, memory_order_acquire)) {
         size_t n = e - b;
         if (n > c->chunk && nk < MAX_SPLITS && thief_waiting()) {
@@ -73,7 +97,7 @@ static void *loop_task(void *a)
             continue;
         }
         size_t step = n < c->chunk ? n : c->chunk;
-        int rc = c->fn(b, b + step, c->arg);
+        int rc = run_piece(traced, c, b, b + step);
         if (rc != 0) {
             loop_stop(c, rc);
             break;
@@ -101,7 +125,7 @@ int crew_parallel_for(crew_pool *pool, size_t begin, size_t end, size_t grain,
         return EINVAL;
     if (begin == end)
         return 0;
-    loop_ctx c = {.fn = fn, .arg = arg};
+    loop_ctx c = {.fn = fn, .arg = arg, .label = crew_trace_current_label()};
     c.chunk = grain != 0 ? grain : auto_chunk(pool, end - begin);
     atomic_init(&c.stop, 0);
     atomic_init(&c.rc, 0);

@@ -69,6 +69,7 @@ static crew_record *record_alloc(crew_pool *pool, crew_fn fn, void *arg, crew_re
     r->job.flags = 0;
     r->job.runner = NULL;
     r->job.finish = NULL; /* set by the caller */
+    r->job.label = crew_trace_current_label();
     /* The queue's reference, plus the submitter's (future) or the group
      * list's (group task). */
     atomic_init(&r->refs, kind == CREW_RECORD_POST ? 1 : 2);

@@ -191,8 +191,10 @@ static void run_item(crew_worker *w, const crew_inj_item *it)
         return;
     }
     crew_trace_event *ev = crew_trace(w, CREW_TRACE_TASK);
-    if (ev != NULL)
+    if (ev != NULL) {
         ev->what = *(const void *const *)&it->fn;
+        ev->label = (const char *)it->ref; /* a post's label rides in ref */
+    }
     crew_stat_add(&w->stats.tasks_run, 1);
     it->fn(it->arg);
     crew_count_completed(w->pool, w);
@@ -279,8 +281,10 @@ static int work_once(crew_worker *w)
 void crew_execute_job(crew_worker *w, crew_job_ *job)
 {
     crew_trace_event *ev = crew_trace(w, CREW_TRACE_TASK);
-    if (ev != NULL)
+    if (ev != NULL) {
         ev->what = *(const void **)&job->fn;
+        ev->label = job->label;
+    }
     int64_t saved = crew_floor_enter(w);
     if (job->finish == NULL) {
         /* A stolen spawn: tell its owner who runs it (for leapfrogging),

@@ -29,7 +29,18 @@
     X(a_new_pool_at_a_freed_pools_address_gets_its_own_thread_cache)        \
     X(callbacks_may_use_their_own_pool)                                      \
     X(short_lived_threads_one_after_another_reuse_what_the_last_one_built)   \
-    X(more_live_threads_than_caches_use_the_shared_stack_and_lose_nothing)
+    X(more_live_threads_than_caches_use_the_shared_stack_and_lose_nothing)   \
+    X(max_live_bounds_objects_and_timed_acquire_gives_up_at_its_deadline)    \
+    X(acquire_timed_rejects_bad_deadlines_and_never_times_out_unbounded)     \
+    X(bounded_pools_give_back_the_unit_of_a_failed_build)                    \
+    X(validate_runs_on_reuse_only_and_a_rejected_object_is_finalized)        \
+    X(max_live_counts_an_object_until_its_fini_has_returned)                 \
+    X(acquire_sleeps_without_spinning_until_a_release_wakes_it)              \
+    X(releases_back_to_back_wake_as_many_sleepers)                           \
+    X(an_object_freed_in_the_lost_wakeup_window_is_still_found)              \
+    X(rejected_objects_and_failed_builds_make_room_for_sleepers)             \
+    X(max_live_under_contention_keeps_the_bound_and_loses_no_wakeup)         \
+    X(the_config_grows_at_its_end_and_0_1_initializers_mean_unbounded)
 
 POOL_CASES(CREW_DECLARE_CASE)
 #endif
