@@ -168,12 +168,18 @@ static unsigned batch_refill(crew_worker *w)
      * and complete them before we go on, and a reader synchronized with
      * those completions must see the count. */
     crew_stat_add(&w->stats.injected, n);
+    /* A bounded queue gets its places back before the items can run: once
+     * they are published below, an idle worker (or shutdown's drain) may
+     * take, run and finish them at once, and their submitters may submit
+     * again; places still counted then would refuse those submits (EAGAIN
+     * from a queue that is not full) and outlive a shutdown. The items left
+     * the injection queue when pop_batch returned. */
+    if (pool->cfg.queue_limit != 0)
+        crew_space_release(pool, n);
     uint64_t c = atomic_load_explicit(&b->ctl, memory_order_relaxed);
     uint64_t gen = (c >> 16) + 1;
     /* Release: takers that see the new generation see its items. */
     atomic_store_explicit(&b->ctl, (gen << 16) | n, memory_order_release);
-    if (pool->cfg.queue_limit != 0)
-        crew_space_release(pool, n);
     /* Batch-mates others could run, or more queued work: wake sleepers,
      * one per batch-mate (at least one if the queue has more). */
     if (n > 1)
