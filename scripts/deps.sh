@@ -31,7 +31,7 @@ CREW_ARM64_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev:arm64 qemu-user)
 # Where crew_ensure_arm64 unpacks libatomic-ops-dev:arm64. Outside the
 # source tree: meson refuses include directories inside it that are not
 # the project's own.
-CREW_ARM64_SYSROOT="${XDG_CACHE_HOME:-$HOME/.cache}/crew/arm64-sysroot"
+CREW_ARM64_SYSROOT="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/crew/arm64-sysroot"
 
 # Everything the arm64 build needs: the arm64 architecture in dpkg, the
 # packages above, and libatomic-ops-dev:arm64 unpacked (never installed)
