@@ -24,9 +24,12 @@ crew_ensure_packages() {
 CREW_BUILD_PACKAGES=(gcc g++ clang meson ninja-build pkg-config libatomic-ops-dev libcriterion-dev cmake)
 
 # The arm64 build (scripts/test.sh arm64, docs/portability.md): the cross
-# compiler, the arm64 C library in the multiarch paths (it links against
-# it, and qemu-aarch64 -L / runs against it), qemu-user.
-CREW_ARM64_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev:arm64 qemu-user)
+# compilers, the arm64 C library in the multiarch paths (the programs link
+# against it, and qemu-aarch64 -L / runs them against it), the arm64 C++
+# library there (the cross g++ links its own copy; qemu loads this one),
+# qemu-user.
+CREW_ARM64_PACKAGES=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev:arm64
+                     libstdc++6:arm64 qemu-user)
 
 # Where crew_ensure_arm64 unpacks libatomic-ops-dev:arm64. Outside the
 # source tree: meson refuses include directories inside it that are not
