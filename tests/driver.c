@@ -1,7 +1,8 @@
 /* The plain test driver: runs a suite's cases in this process, in order,
  * and prints one line per case and a closing "N passed, N failed". Used
- * where Criterion cannot run (ThreadSanitizer builds). Arguments, if any,
- * name the cases to run. */
+ * where Criterion cannot run (ThreadSanitizer builds, and cross builds
+ * whose tests run under qemu-user). Arguments, if any, name the cases to
+ * run. */
 #include "harness.h"
 
 #include <string.h>

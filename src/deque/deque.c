@@ -11,8 +11,7 @@
  * Allowance from the published version (ThreadSanitizer ignores standalone
  * fences): where the paper writes a release fence followed by a relaxed
  * store, we write a release store, and where it writes a relaxed load
- * followed by an acquire fence, an acquire load. On x86-64 both forms are
- * the same instructions (a plain mov), and the store/load forms are
+ * followed by an acquire fence, an acquire load. The store/load forms are
  * stronger per access, never weaker. The two seq_cst fences stay fences.
  */
 #include "deque/deque.h"
@@ -128,8 +127,8 @@ void *crew_deque_pop_traced(crew_deque *d, crew_pop_path *path)
     *path = CREW_POP_NO_RACE;
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed) - 1;
     crew_deque_array *a = atomic_load_explicit(&d->array, memory_order_relaxed);
-    /* Reserve slot b before looking at top. Release costs nothing on x86
-     * and keeps bottom's release sequence for thieves (see steal). */
+    /* Reserve slot b before looking at top. Release keeps bottom's
+     * release sequence for thieves (see steal). */
     atomic_store_explicit(&d->bottom, b, memory_order_release);
 #ifndef CREW_NEGATIVE_CONTROL_DEQUE_POP_FENCE
     /* The store-load fence: our store of bottom must be visible before we

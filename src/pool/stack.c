@@ -1,7 +1,7 @@
 /*
  * The Treiber stack of treiber.h behind an opaque type, for the tests
- * (which are built without -mcx16 and so cannot see AO_double_t). The pool
- * inlines the same functions.
+ * (which are built without the library's flags and so may not include
+ * treiber.h). The pool inlines the same functions.
  */
 #include "pool/stack.h"
 
@@ -11,8 +11,8 @@
 #include "pool/treiber.h"
 
 struct crew_objpool_stack {
-    /* 16-byte alignment is what cmpxchg16b needs; a line of its own keeps
-     * the test's other data off it. */
+    /* 16-byte alignment is what the double-width CAS needs; a line of its
+     * own keeps the test's other data off it. */
     _Alignas(64) crew_treiber head;
 };
 

@@ -2,10 +2,10 @@
  * The node of the object pool's Treiber stack, and an out-of-line form of
  * the stack for the tests.
  *
- * The stack itself lives in treiber.h, which needs libatomic_ops'
- * AO_double_t and therefore -mcx16: only the library is built with that
- * flag. This header has no libatomic_ops type in it, so the tests (built
- * without -mcx16) can include it and drive the very same push and pop
+ * The stack itself lives in treiber.h, whose double-width CAS may need a
+ * compiler flag (src/common/port.h): only the library is built with it.
+ * This header has no libatomic_ops type in it, so the tests (built
+ * without it) can include it and drive the very same push and pop
  * through the crew_objpool_stack_* functions below.
  *
  * Who may call what, concurrently:

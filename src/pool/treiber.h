@@ -1,10 +1,11 @@
 /*
  * A Treiber stack (Treiber, IBM RJ 5118, 1986) whose head is a
  * {top, version} pair swapped as one 16-byte unit by libatomic_ops'
- * AO_compare_double_and_swap_double_full. Every
- * successful CAS adds one to the version, so a pop whose snapshot of the
- * head has gone stale always fails, even when the same node is on top
- * again: that is the ABA guard. docs/pool.md holds the full argument.
+ * AO_compare_double_and_swap_double_full (what it is on each target:
+ * src/common/port.h). Every successful CAS adds one to the version, so a
+ * pop whose snapshot of the head has gone stale always fails, even when
+ * the same node is on top again: that is the ABA guard. docs/pool.md holds
+ * the full argument.
  *
  * Library-private: AO_double_t may need compiler flags the library gets
  * and the tests do not (src/common/port.h). Tests use the same code
@@ -27,7 +28,7 @@
 #define CREW_OBJPOOL_TREIBER_H
 
 #ifndef CREW_BUILDING_LIBRARY
-#error "treiber.h needs -mcx16: include it from the library's sources only"
+#error "treiber.h needs the library's compiler flags: include it from the library's sources only"
 #endif
 
 #include <atomic_ops.h>
@@ -50,10 +51,10 @@
 #endif
 
 #ifndef AO_HAVE_compare_double_and_swap_double_full
-#error "libatomic_ops has no double-width CAS here (x86-64 with -mcx16 needed)"
+#error "libatomic_ops has no double-width CAS for this target (see src/common/port.h)"
 #endif
 
-/* The head. `whole` is what cmpxchg16b compares and swaps; `half` names
+/* The head. `whole` is what the CAS compares and swaps; `half` names
  * the same two words for the plain (C11 atomic) loads that precede it.
  * Must be 16-byte aligned: callers embed it at the start of a 64-byte
  * cache line of its own. */
@@ -86,8 +87,8 @@ static inline void crew_treiber_init(crew_treiber *s)
 /* The CAS on the whole head: 1 when the head still was {old_top, old_ver}
  * and is now {new_top, new_ver}.
  *
- * ThreadSanitizer does not see the inline cmpxchg16b, so TSan builds tell
- * it what the instruction does for ordering: a release on the head before
+ * ThreadSanitizer does not see the CAS's inline assembly, so TSan builds
+ * tell it what the CAS does for ordering: a release on the head before
  * the attempt (covering what the thread stored before a push) and an
  * acquire after a success (so the popper's use of the node and its object
  * happens after the pusher's writes). The release on a failed attempt adds
@@ -109,10 +110,11 @@ static inline int crew_treiber_cas(crew_treiber *s, crew_objpool_node *old_top,
 }
 
 /* After a failed CAS, wait before the next try: 1, 2, 4 ... up to 64
- * pause instructions. Without it, two threads that keep colliding pass the
- * head's cache line back and forth on every attempt; with two threads
- * hammering one pool, backing off raised throughput from about 3.5 to 30
- * million pairs a second in one measurement (docs/pool.md). */
+ * spin hints (crew_spin_hint). Without it, two threads that keep
+ * colliding pass the head's cache line back and forth on every attempt;
+ * with two threads hammering one pool, backing off raised throughput from
+ * about 3.5 to 30 million pairs a second in one measurement
+ * (docs/pool.md). */
 static inline void crew_treiber_backoff(unsigned *spins)
 {
     for (unsigned i = 0; i < *spins; i++)

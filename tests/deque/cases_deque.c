@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/port.h"
 #include "deque/deque.h"
 
 #define ITEM(i) ((void *)(uintptr_t)((i) + 1))
@@ -308,7 +309,7 @@ static int run_race(int items, int steals, long min_rounds, long min_contested,
         /* The thief needs a cache-line transfer to see `go`: sweep a short
          * delay before popping so that the two meet in many rounds. */
         for (long spin = round % 48; spin > 0; spin--)
-            __asm__ volatile("pause" ::: "memory");
+            crew_spin_hint();
         crew_pop_path path;
         int owner_took = crew_deque_pop_traced(&r->deque, &path) != NULL;
         unsigned spins = 0;

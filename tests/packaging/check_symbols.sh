@@ -112,7 +112,13 @@ if [ -n "$static" ]; then
     echo "$static: $n crew_ globals defined"
 fi
 
-if ! "$abi_check"; then
+# In a cross build meson names the emulator that runs target programs
+# (qemu-user; nm and readelf above read any ELF); empty otherwise.
+wrapper=()
+if [ -n "${MESON_EXE_WRAPPER:-}" ]; then
+    read -r -a wrapper <<<"$MESON_EXE_WRAPPER"
+fi
+if ! "${wrapper[@]}" "$abi_check"; then
     fail "$abi_check failed"
 fi
 

@@ -4,6 +4,7 @@ events, on the pools' workers, with sane times, readable names, and one
 file per pool."""
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -108,7 +109,10 @@ def main():
         path = os.path.join(tmp, "trace.json")
         env = dict(os.environ)
         env.pop("CREW_TRACE", None)
-        subprocess.run([prog, path], check=True, env=env)
+        # In a cross build meson names the emulator that runs the
+        # program (qemu-user); empty otherwise.
+        wrapper = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
+        subprocess.run(wrapper + [prog, path], check=True, env=env)
         counts = check_first(*load(path))
         second, _ = load(os.path.join(tmp, "trace.2.json"))
         procs, threads = meta(second)
