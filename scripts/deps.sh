@@ -21,4 +21,5 @@ crew_ensure_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-CREW_BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libatomic-ops-dev libcriterion-dev)
+CREW_BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libatomic-ops-dev libcriterion-dev
+                     g++ relacy-dev)

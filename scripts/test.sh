@@ -46,11 +46,12 @@ count_results() { # dir: adds the build's per-case counts to the totals
         END { printf "%d %d", ok, bad }' "$log")
     total_ok=$((total_ok + ${counts% *}))
     total_fail=$((total_fail + ${counts#* }))
-    # Plain meson tests (documentation examples, packaging): one case each.
+    # Plain meson tests (documentation examples, packaging, the models and
+    # their negative controls: gcc build only): one case each.
     local json=$1/meson-logs/testlog.json ex_ok ex_all
     if [ -f "$json" ]; then
-        ex_all=$(grep -cE '"name": "crew:(examples|packaging|trace|lint|docs) / ' "$json" || true)
-        ex_ok=$(grep -E '"name": "crew:(examples|packaging|trace|lint|docs) / ' "$json" | grep -c '"result": "OK"' || true)
+        ex_all=$(grep -cE '"name": "crew:(examples|packaging|trace|lint|docs|model) / ' "$json" || true)
+        ex_ok=$(grep -E '"name": "crew:(examples|packaging|trace|lint|docs|model) / ' "$json" | grep -c '"result": "OK"' || true)
         total_ok=$((total_ok + ex_ok))
         total_fail=$((total_fail + ex_all - ex_ok))
     fi
