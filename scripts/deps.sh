@@ -21,7 +21,8 @@ crew_ensure_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-CREW_BUILD_PACKAGES=(gcc g++ clang meson ninja-build pkg-config libatomic-ops-dev libcriterion-dev cmake)
+CREW_BUILD_PACKAGES=(gcc g++ clang meson ninja-build pkg-config libatomic-ops-dev libcriterion-dev cmake
+                     relacy-dev)
 
 # The arm64 build (scripts/test.sh arm64, docs/portability.md): the cross
 # compilers, the arm64 C library in the multiarch paths (the programs link

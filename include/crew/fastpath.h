@@ -149,6 +149,7 @@ static inline void crew_count_(uint64_t *c)
  * published, nobody asking for work. */
 static inline int crew_spawn_fast_ok_(crew_worker_hot_ *w, int top)
 {
+    /* [mo: fastpath.spawn.limit] */
     return __builtin_expect(top < __atomic_load_n(&w->limit, __ATOMIC_RELAXED), 1);
 }
 

@@ -100,6 +100,7 @@ static inline int crew_treiber_cas(crew_treiber *s, crew_objpool_node *old_top,
 #ifdef CREW_OBJPOOL_TSAN
     __tsan_release(s);
 #endif
+    /* [mo: treiber.cas] */
     int ok = AO_compare_double_and_swap_double_full(
         &s->whole, (AO_t)old_top, (AO_t)old_ver, (AO_t)new_top, (AO_t)new_ver);
 #ifdef CREW_OBJPOOL_TSAN
@@ -132,13 +133,16 @@ static inline void crew_treiber_push_chain(crew_treiber *s,
     for (unsigned spins = 1;; crew_treiber_backoff(&spins)) {
         /* Relaxed, both: push never dereferences the old top, and a stale
          * or torn pair only makes the CAS fail. If the CAS succeeds, the
-         * head was exactly this pair and last->next below is right. */
+         * head was exactly this pair and last->next below is right.
+         * [mo: treiber.push.version] */
         uintptr_t ver =
             atomic_load_explicit(&s->half.version, memory_order_relaxed);
+        /* [mo: treiber.push.top] */
         crew_objpool_node *top =
             atomic_load_explicit(&s->half.top, memory_order_relaxed);
         /* Relaxed: the CAS (a release) publishes it together with the new
-         * top; poppers read it only after an acquire load of that top. */
+         * top; poppers read it only after an acquire load of that top.
+         * [mo: treiber.push.link] */
         atomic_store_explicit(&last->next, top, memory_order_relaxed);
         if (crew_treiber_cas(s, top, ver, first,
                              CREW_TREIBER_NEXT_VERSION(ver)))
@@ -161,13 +165,14 @@ static inline crew_objpool_node *crew_treiber_pop(crew_treiber *s)
          * read, so the top read after it, and that top's `next`, belong to
          * that same, still current, state. Read the other way round, a
          * node popped and pushed back in between could pair an old `next`
-         * with a new version. */
+         * with a new version. [mo: treiber.pop.version] */
         uintptr_t ver =
             atomic_load_explicit(&s->half.version, memory_order_acquire);
         /* Acquire: synchronizes with the CAS that installed this top (a
          * release), which its thread's store of `next` precedes, so the
          * load of top->next below sees that store (or a later one, when
-         * the node moved on: then the CAS fails). */
+         * the node moved on: then the CAS fails).
+         * [mo: treiber.pop.top] */
         crew_objpool_node *top =
             atomic_load_explicit(&s->half.top, memory_order_acquire);
         if (top == NULL)
@@ -175,7 +180,8 @@ static inline crew_objpool_node *crew_treiber_pop(crew_treiber *s)
         /* Relaxed: `top` may already have been popped and be written by
          * its new holder; any value read here is checked by the CAS, which
          * fails unless the head still is {top, ver}. The node itself is
-         * never freed while the stack is in use, so the read is safe. */
+         * never freed while the stack is in use, so the read is safe.
+         * [mo: treiber.pop.next] */
         crew_objpool_node *next =
             atomic_load_explicit(&top->next, memory_order_relaxed);
         if (crew_treiber_cas(s, top, ver, next, CREW_TREIBER_NEXT_VERSION(ver)))

@@ -172,6 +172,7 @@ static const crew_wait_ops record_wait = {job_final, job_sleep_briefly};
 
 static int future_result(crew_record *r, void **result)
 {
+    /* [mo: future.result.state] */
     if (__atomic_load_n(&r->job.state, __ATOMIC_ACQUIRE) == CREW_JOB_CANCELLED)
         return ECANCELED;
     if (result != NULL)
@@ -225,6 +226,7 @@ int crew_future_cancel(crew_future *f)
     if (r == NULL)
         return EINVAL;
     uint32_t expect = CREW_JOB_PENDING;
+    /* [mo: future.cancel.claim] */
     if (__atomic_compare_exchange_n(&r->job.state, &expect, CREW_JOB_CANCELLED, 0,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         /* It will never run. Its queue entry is dropped, and accounted

@@ -68,6 +68,7 @@ _Thread_local crew_worker_hot_ *crew_current_worker_
  * this thread reads it as a bound; thieves only ever store 0. */
 static void limit_open(crew_worker_hot_ *h)
 {
+    /* [mo: forkjoin.limit_open] */
     __atomic_store_n(&h->limit, h->cap, __ATOMIC_RELAXED);
 }
 
@@ -76,7 +77,7 @@ static void limit_open(crew_worker_hot_ *h)
  * thief's pending request stays. Threads outside every pool never publish. */
 static void limit_after_release(crew_worker_hot_ *h)
 {
-    if (h->is_worker && h->split == 0)
+    if (h->is_worker && h->split == 0) /* [mo: forkjoin.limit_release] */
         __atomic_store_n(&h->limit, 0, __ATOMIC_RELAXED);
 }
 
@@ -288,6 +289,7 @@ void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *o
     /* Our own private spawns could run elsewhere while we wait. */
     crew_publish_all_private(w);
     while (!ops->done(job)) {
+        /* [mo: forkjoin.wait.runner] */
         crew_worker *runner = __atomic_load_n((crew_worker **)&job->runner, __ATOMIC_ACQUIRE);
         if (runner != NULL && runner != w && runner->pool == w->pool) {
             crew_job_ *sub;
@@ -315,6 +317,7 @@ void crew_wait_for_runner(crew_worker *w, crew_job_ *job, const crew_wait_ops *o
 
 static int spawn_done(crew_job_ *job)
 {
+    /* [mo: forkjoin.spawn_done] */
     return __atomic_load_n(&job->state, __ATOMIC_ACQUIRE) == CREW_SPAWN_DONE;
 }
 

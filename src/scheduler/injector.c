@@ -65,8 +65,9 @@ static crew_inj_segment *segment_get(crew_injector *q)
     crew_inj_segment *s = crew_objpool_acquire_at(q->segments, CREW_OBJPOOL_SHARED);
     if (s == NULL)
         return NULL;
+    /* [mo: inj.segment.next] */
     atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
-    for (int i = 0; i < CREW_INJ_SLOTS; i++)
+    for (int i = 0; i < CREW_INJ_SLOTS; i++) /* [mo: inj.segment.state] */
         atomic_store_explicit(&s->slots[i].state, 0, memory_order_relaxed);
     return s;
 }
@@ -109,13 +110,14 @@ static int push(crew_injector *q, const crew_inj_item *item, uint64_t closed_mas
     for (;;) {
         /* Acquire on index then seg: pairs with the release stores that
          * install a segment (seg first, then index), so a position in a
-         * new lap comes with its segment. */
+         * new lap comes with its segment. [mo: inj.push.tail] */
         uint64_t tail = atomic_load_explicit(&q->tail.index, memory_order_acquire);
         if (tail & closed_mask) {
             if (next != NULL)
                 segment_put(q, next);
             return ESHUTDOWN;
         }
+        /* [mo: inj.push.seg] */
         crew_inj_segment *s = atomic_load_explicit(&q->tail.seg, memory_order_acquire);
         unsigned off = (unsigned)((tail & ~CLOSED) % CREW_INJ_LAP);
         if (off == CREW_INJ_SLOTS) {
@@ -132,7 +134,7 @@ static int push(crew_injector *q, const crew_inj_item *item, uint64_t closed_mas
         /* The CAS succeeds only if tail did not move (nor close) since we
          * loaded s, so s is the segment of position `tail`. Relaxed
          * ordering would do for the claim itself; the release on success
-         * is for the installation below. */
+         * is for the installation below. [mo: inj.push.claim] */
         if (!atomic_compare_exchange_weak_explicit(&q->tail.index, &tail, tail + 1,
                                                    memory_order_acq_rel,
                                                    memory_order_relaxed))
@@ -140,22 +142,28 @@ static int push(crew_injector *q, const crew_inj_item *item, uint64_t closed_mas
         if (off + 1 == CREW_INJ_SLOTS) {
             /* Release: producers that read the new index see the segment;
              * the consumer of our slot (it sees WRITTEN after this) sees
-             * s->next. */
+             * s->next. [mo: inj.push.install_seg] */
             atomic_store_explicit(&q->tail.seg, next, memory_order_release);
             /* An RMW, not a store: a concurrent close sets the top bit,
-             * which must survive. Offset 63 -> the next lap's offset 0. */
+             * which must survive. Offset 63 -> the next lap's offset 0.
+             * [mo: inj.push.install_index] */
             atomic_fetch_add_explicit(&q->tail.index, 1, memory_order_release);
+            /* [mo: inj.push.link] */
             atomic_store_explicit(&s->next, next, memory_order_release);
             next = NULL;
         }
         crew_inj_slot *slot = &s->slots[off];
+        /* [mo: inj.push.fn] */
         atomic_store_explicit(&slot->fn, item->fn, memory_order_relaxed);
+        /* [mo: inj.push.arg] */
         atomic_store_explicit(&slot->arg, item->arg, memory_order_relaxed);
+        /* [mo: inj.push.ref] */
         atomic_store_explicit(&slot->ref, item->ref, memory_order_relaxed);
+        /* [mo: inj.push.kind] */
         atomic_store_explicit(&slot->kind, item->kind, memory_order_relaxed);
         /* SeqCst store (release is what the item needs): the sleep
          * protocol orders this publication before the publisher's read of
-         * the idle word (crew_wake_after_sc_publish). */
+         * the idle word (crew_wake_after_sc_publish). [mo: inj.push.written] */
         atomic_store_explicit(&slot->state, WRITTEN, memory_order_seq_cst);
         if (next != NULL)
             segment_put(q, next);
@@ -175,9 +183,13 @@ int crew_injector_push_even_closed(crew_injector *q, const crew_inj_item *item)
 
 static void slot_copy(crew_inj_slot *slot, crew_inj_item *out)
 {
+    /* [mo: inj.copy.fn] */
     out->fn = atomic_load_explicit(&slot->fn, memory_order_relaxed);
+    /* [mo: inj.copy.arg] */
     out->arg = atomic_load_explicit(&slot->arg, memory_order_relaxed);
+    /* [mo: inj.copy.ref] */
     out->ref = atomic_load_explicit(&slot->ref, memory_order_relaxed);
+    /* [mo: inj.copy.kind] */
     out->kind = atomic_load_explicit(&slot->kind, memory_order_relaxed);
 }
 
@@ -186,18 +198,21 @@ static void slot_copy(crew_inj_slot *slot, crew_inj_item *out)
  * Takes up to max written slots of the head segment with one CAS. */
 static int try_pop(crew_injector *q, crew_inj_item *out, unsigned max, unsigned share)
 {
+    /* [mo: inj.pop.head] */
     uint64_t head = atomic_load_explicit(&q->head.index, memory_order_acquire);
+    /* [mo: inj.pop.seg] */
     crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_acquire);
     unsigned off = (unsigned)(head % CREW_INJ_LAP);
     if (off == CREW_INJ_SLOTS)
         return -1; /* a consumer moves head to the next segment */
     /* SeqCst on the first slot: the worker's side of the sleep protocol.
      * Acquire is what the items need: pairs with the producers' stores of
-     * WRITTEN. If s is stale (reused), the CAS below discards all this. */
+     * WRITTEN. If s is stale (reused), the CAS below discards all this.
+     * [mo: inj.pop.first] */
     unsigned run = 0;
     if (atomic_load_explicit(&s->slots[off].state, memory_order_seq_cst) & WRITTEN) {
         run = 1;
-        while (run < max && off + run < CREW_INJ_SLOTS &&
+        while (run < max && off + run < CREW_INJ_SLOTS && /* [mo: inj.pop.run] */
                (atomic_load_explicit(&s->slots[off + run].state, memory_order_acquire) &
                 WRITTEN))
             run++;
@@ -208,16 +223,20 @@ static int try_pop(crew_injector *q, crew_inj_item *out, unsigned max, unsigned 
     for (unsigned i = 0; i < n; i++)
         slot_copy(&s->slots[off + i], &out[i]);
     /* AcqRel: the release half orders our copies before the recycling of
-     * s by whoever claims its last slot (see the invariants). */
+     * s by whoever claims its last slot (see the invariants).
+     * [mo: inj.pop.claim] */
     if (!atomic_compare_exchange_strong_explicit(&q->head.index, &head, head + n,
                                                  memory_order_acq_rel,
                                                  memory_order_relaxed))
         return -1;
     if (off + n == CREW_INJ_SLOTS) {
         /* We took the last slot: move head on and recycle s. Its producer
-         * installed the next segment before writing the slot. */
+         * installed the next segment before writing the slot.
+         * [mo: inj.pop.next] */
         crew_inj_segment *next = atomic_load_explicit(&s->next, memory_order_acquire);
+        /* [mo: inj.pop.move_seg] */
         atomic_store_explicit(&q->head.seg, next, memory_order_release);
+        /* [mo: inj.pop.move_index] */
         atomic_store_explicit(&q->head.index, head + n + 1, memory_order_release);
         segment_put(q, s);
     }
@@ -279,12 +298,16 @@ int crew_injector_empty(crew_injector *q)
      * head is moving: somebody is popping).
      */
     for (int tries = 0; tries < 4; tries++) {
+        /* [mo: inj.empty.head] */
         uint64_t head = atomic_load_explicit(&q->head.index, memory_order_seq_cst);
+        /* [mo: inj.empty.seg] */
         crew_inj_segment *s = atomic_load_explicit(&q->head.seg, memory_order_seq_cst);
         unsigned off = (unsigned)(head % CREW_INJ_LAP);
         if (off == CREW_INJ_SLOTS)
             continue; /* mid-move */
+        /* [mo: inj.empty.state] */
         uint32_t state = atomic_load_explicit(&s->slots[off].state, memory_order_seq_cst);
+        /* [mo: inj.empty.recheck] */
         if (atomic_load_explicit(&q->head.index, memory_order_seq_cst) != head)
             continue;
         return !(state & WRITTEN);

@@ -167,7 +167,8 @@ static inline crew_worker *crew_own_worker(const crew_pool *pool)
  * line is not written again and again. */
 static inline void crew_ask_for_work(crew_worker_hot_ *v)
 {
-    if (__atomic_load_n(&v->limit, __ATOMIC_RELAXED) != 0)
+    /* [mo: request.ask.load] */
+    if (__atomic_load_n(&v->limit, __ATOMIC_RELAXED) != 0) /* [mo: request.ask.store] */
         __atomic_store_n(&v->limit, 0, __ATOMIC_RELAXED);
 }
 

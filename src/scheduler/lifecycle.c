@@ -172,6 +172,7 @@ static int start_workers(crew_pool *pool)
  * create failed part-way, those before the failure). */
 static void stop_and_join(crew_pool *pool)
 {
+    /* [mo: lifecycle.stop.stopping] */
     atomic_store_explicit(&pool->stopping, 1, memory_order_seq_cst);
     crew_wake_all_workers(pool);
     for (unsigned i = 0; i < pool->nworkers; i++)

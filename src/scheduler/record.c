@@ -103,7 +103,8 @@ void crew_record_unref(crew_record *r)
 int crew_record_claim(crew_record *r)
 {
     /* AcqRel: the winner sees what the submitter wrote into the record;
-     * acquire on failure: a loser that reads DONE sees the result. */
+     * acquire on failure: a loser that reads DONE sees the result.
+     * [mo: record.claim] */
     uint32_t expect = CREW_JOB_PENDING;
     return __atomic_compare_exchange_n(&r->job.state, &expect, CREW_JOB_RUNNING, 0,
                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -112,7 +113,8 @@ int crew_record_claim(crew_record *r)
 void crew_record_finalize(crew_record *r, uint32_t final)
 {
     /* SeqCst exchange, then crew_state_wake's seq_cst load of the waiters
-     * (the waiter increments them, then reads the state: sleep.c). */
+     * (the waiter increments them, then reads the state: sleep.c).
+     * [mo: record.finalize] */
     __atomic_exchange_n(&r->job.state, final, __ATOMIC_SEQ_CST);
     crew_state_wake((_Atomic uint32_t *)&r->job.state, &r->waiters);
 }
@@ -121,6 +123,7 @@ void crew_record_finalize(crew_record *r, uint32_t final)
 static void record_execute(crew_record *r, crew_worker *w)
 {
     crew_pool *pool = r->pool;
+    /* [mo: record.execute.runner] */
     __atomic_store_n(&r->job.runner, w, __ATOMIC_RELEASE);
     crew_stat_add(&w->stats.tasks_run, 1);
     r->job.result = r->job.fn(r->job.arg);
@@ -183,7 +186,7 @@ static int state_settled(uint32_t s)
 int crew_record_final(const crew_record *r)
 {
     /* Acquire: pairs with the finalizing exchange, so the result (or the
-     * cancellation) is visible. */
+     * cancellation) is visible. [mo: record.final] */
     return state_settled(__atomic_load_n(&r->job.state, __ATOMIC_ACQUIRE));
 }
 

@@ -53,19 +53,20 @@ static int wake_from(crew_pool *pool, uint64_t idle)
         if (idle_sleepers(idle) <= idle_tokens(idle))
             return 0;
         /* SeqCst: the token is taken in the idle word's single order, and
-         * the event bump below comes after it. */
+         * the event bump below comes after it. [mo: sleep.wake.token] */
     } while (!atomic_compare_exchange_weak_explicit(&pool->idle, &idle, idle + IDLE_TOKEN,
                                                     memory_order_seq_cst,
                                                     memory_order_relaxed));
     /* SeqCst: a sleeper counted in the word we just changed read the
      * event before announcing itself, so this bump comes after that read
-     * and its futex wait returns at once if it has not begun. */
+     * and its futex wait returns at once if it has not begun.
+     * [mo: sleep.wake.event] */
     atomic_fetch_add_explicit(&pool->event, 1, memory_order_seq_cst);
     crew_futex_wake(&pool->event, 1);
     crew_worker *self = crew_own_worker(pool);
     if (self != NULL)
         crew_stat_add(&self->stats.wakeups, 1);
-    else
+    else /* [mo: sleep.wake.outside_count] */
         atomic_fetch_add_explicit(&pool->outside_wakeups, 1, memory_order_relaxed);
     return 1;
 }
@@ -77,7 +78,7 @@ void crew_wake_after_sc_publish(crew_pool *pool)
      * with a seq_cst RMW on the idle word and then reads the queue with
      * seq_cst loads. In the single order of those four, either our load
      * comes after its announcement (we see the sleeper) or its read comes
-     * after our store (it sees the work). */
+     * after our store (it sees the work). [mo: sleep.sc_publish.idle] */
     wake_from(pool, atomic_load_explicit(&pool->idle, memory_order_seq_cst));
 }
 
@@ -89,13 +90,13 @@ unsigned crew_wake_after_publish(crew_pool *pool, unsigned n)
      * seq_cst RMW reads from ours and synchronizes with it, so the push
      * happens before the sleeper's look at the deques; if the sleeper's
      * is first, we read its count here. (A seq_cst fence and a load would
-     * do too; ThreadSanitizer does not model fences.) */
+     * do too; ThreadSanitizer does not model fences.) [mo: sleep.publish.idle] */
     uint64_t idle = atomic_fetch_add_explicit(&pool->idle, 0, memory_order_seq_cst);
     unsigned woke = 0;
     while (woke < n && wake_from(pool, idle)) {
         woke++;
         /* Relaxed: the RMW above did the ordering; this only refreshes the
-         * counts for the next token. */
+         * counts for the next token. [mo: sleep.publish.refresh] */
         idle = atomic_load_explicit(&pool->idle, memory_order_relaxed);
     }
     return woke;
@@ -105,7 +106,7 @@ void crew_wake_next(crew_pool *pool)
 {
     /* Relaxed load: a heuristic read. The publisher of the items the
      * caller saw has done the ordering for its own wake; the token's CAS
-     * rechecks the counts. */
+     * rechecks the counts. [mo: sleep.wake_next.idle] */
     wake_from(pool, atomic_load_explicit(&pool->idle, memory_order_relaxed));
 }
 
@@ -113,7 +114,7 @@ void crew_wake_all_workers(crew_pool *pool)
 {
     /* For destroy: `stopping` (seq_cst) was set before; a worker that
      * read the old event sees it changed, one that reads the new event
-     * reads `stopping` after it. */
+     * reads `stopping` after it. [mo: sleep.wake_all.event] */
     atomic_fetch_add_explicit(&pool->event, 1, memory_order_seq_cst);
     crew_futex_wake(&pool->event, INT_MAX);
 }
@@ -131,6 +132,7 @@ int crew_work_visible(crew_pool *pool)
         crew_worker *v = pool->workers[i];
         if (crew_deque_size_estimate(&v->deque) > 0)
             return 1;
+        /* [mo: sleep.visible.batch] */
         uint64_t c = atomic_load_explicit(&v->batch.ctl, memory_order_relaxed);
         if (BATCH_NEXT(c) < BATCH_LEN(c))
             return 1;
@@ -143,11 +145,13 @@ int crew_work_visible(crew_pool *pool)
  * up too; either way the count stays right: tokens <= sleepers). */
 static void get_up(crew_pool *pool)
 {
+    /* [mo: sleep.get_up.load] */
     uint64_t idle = atomic_load_explicit(&pool->idle, memory_order_relaxed);
     uint64_t next;
     do
         next = idle - IDLE_SLEEPER - (idle_tokens(idle) > 0 ? IDLE_TOKEN : 0);
-    /* SeqCst: in the idle word's order with the publishers' RMWs. */
+    /* SeqCst: in the idle word's order with the publishers' RMWs.
+     * [mo: sleep.get_up.cas] */
     while (!atomic_compare_exchange_weak_explicit(&pool->idle, &idle, next,
                                                   memory_order_seq_cst,
                                                   memory_order_relaxed));
@@ -160,9 +164,10 @@ void crew_idle_sleep(crew_worker *w)
     crew_pool *pool = w->pool;
     quiet_notify(pool);
     /* Read the event before announcing: a wake after this point changes
-     * it, and the futex then does not sleep. */
+     * it, and the futex then does not sleep. [mo: sleep.idle.event] */
     uint32_t e = atomic_load_explicit(&pool->event, memory_order_seq_cst);
-    /* SeqCst RMW: the announcement every publisher's wake pairs with. */
+    /* SeqCst RMW: the announcement every publisher's wake pairs with.
+     * [mo: sleep.idle.announce] */
     atomic_fetch_add_explicit(&pool->idle, IDLE_SLEEPER, memory_order_seq_cst);
     /* Busy workers keep their newest spawns private: ask each to publish
      * one at its next spawn, and wake us for it. */
@@ -171,6 +176,7 @@ void crew_idle_sleep(crew_worker *w)
         if (v != w)
             crew_ask_for_work(&v->hot);
     }
+    /* [mo: sleep.idle.stopping] */
     if (!crew_work_visible(pool) &&
         !atomic_load_explicit(&pool->stopping, memory_order_seq_cst)) {
         crew_stat_add(&w->stats.sleeps, 1);
@@ -266,6 +272,7 @@ void crew_stolen_sleep(crew_job_ *job, long ns)
      * the owner did before is reordered after its announcement; acquire on
      * failure: DONE brings the result. */
     uint32_t expect = CREW_SPAWN_STOLEN;
+    /* [mo: sleep.stolen_sleep.cas] */
     if (__atomic_compare_exchange_n(&job->state, &expect, CREW_SPAWN_WAITING, 0,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
         expect == CREW_SPAWN_WAITING) {
@@ -279,7 +286,8 @@ void crew_stolen_complete(crew_job_ *job)
     /* AcqRel exchange: the result is visible to the owner that reads DONE;
      * and we learn whether it sleeps on this word. After this the record
      * (on the owner's stack) may be gone: only its address is used below,
-     * and a futex wake on a stale address is harmless. */
+     * and a futex wake on a stale address is harmless.
+     * [mo: sleep.stolen_complete.state] */
     uint32_t old = __atomic_exchange_n(&job->state, CREW_SPAWN_DONE, __ATOMIC_ACQ_REL);
     if (old == CREW_SPAWN_WAITING)
         crew_futex_wake((_Atomic uint32_t *)&job->state, 1);
@@ -292,8 +300,10 @@ int crew_state_wait(_Atomic uint32_t *state, _Atomic uint32_t *waiters,
 {
     /* SeqCst increment, then seq_cst load of the state; the waker's side
      * (crew_state_wake) is a seq_cst change of the state, then a seq_cst
-     * load of the count: one of the two sees the other. */
+     * load of the count: one of the two sees the other.
+     * [mo: sleep.state_wait.announce] */
     atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
+    /* [mo: sleep.state_wait.state] */
     uint32_t s = atomic_load_explicit(state, memory_order_seq_cst);
     int rc = 0;
     if (!settled(s)) {
@@ -306,13 +316,15 @@ int crew_state_wait(_Atomic uint32_t *state, _Atomic uint32_t *waiters,
             rc = crew_futex_wait(state, s, NULL);
         }
     }
+    /* [mo: sleep.state_wait.leave] */
     atomic_fetch_sub_explicit(waiters, 1, memory_order_seq_cst);
     return rc == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
 void crew_state_wake(_Atomic uint32_t *state, _Atomic uint32_t *waiters)
 {
-    /* The caller changed *state with a seq_cst operation just before. */
+    /* The caller changed *state with a seq_cst operation just before.
+     * [mo: sleep.state_wake.waiters] */
     if (atomic_load_explicit(waiters, memory_order_seq_cst) > 0)
         crew_futex_wake(state, INT_MAX);
 }

@@ -43,9 +43,10 @@ int64_t crew_floor_enter(crew_worker *w)
      * publishes on request would otherwise publish one of the frame's
      * (the oldest private), above the new floor. */
     crew_publish_all_private(w);
+    /* [mo: worker.floor_enter.load] */
     int64_t saved = atomic_load_explicit(&w->floor, memory_order_relaxed);
     /* Release: a waiter that reads this floor (acquire) also sees the
-     * job's runner field that led it here. */
+     * job's runner field that led it here. [mo: worker.floor_enter.store] */
     atomic_store_explicit(&w->floor, crew_deque_bottom(&w->deque), memory_order_release);
     return saved;
 }
@@ -53,7 +54,8 @@ int64_t crew_floor_enter(crew_worker *w)
 void crew_floor_leave(crew_worker *w, int64_t saved)
 {
     /* Release, after the job's completion: a waiter that reads the old
-     * floor back (acquire) then also sees its job done. */
+     * floor back (acquire) then also sees its job done.
+     * [mo: worker.floor_leave.store] */
     atomic_store_explicit(&w->floor, saved, memory_order_release);
 }
 
@@ -105,6 +107,7 @@ static int awaited_is_done(void *arg)
 int crew_steal_subtask(crew_worker *thief, crew_worker *runner, crew_job_ *awaited,
                        int (*done)(crew_job_ *), crew_job_ **out)
 {
+    /* [mo: worker.steal_subtask.floor] */
     int64_t floor = atomic_load_explicit(&runner->floor, memory_order_acquire);
     /* Floor first, then done: the runner restores an older floor only
      * after the awaited job's completion, so if we read the older floor we
@@ -296,8 +299,9 @@ void crew_execute_job(crew_worker *w, crew_job_ *job)
         /* A stolen spawn: tell its owner who runs it (for leapfrogging),
          * only now that our floor is set for it. Relaxed state store:
          * only the owner's CAS STOLEN -> WAITING reads it, and it loops
-         * until it sees it. */
+         * until it sees it. [mo: worker.execute.state] */
         __atomic_store_n(&job->state, CREW_SPAWN_STOLEN, __ATOMIC_RELAXED);
+        /* [mo: worker.execute.runner] */
         __atomic_store_n(&job->runner, w, __ATOMIC_RELEASE);
         crew_run_stolen_spawn(w, job);
     } else {
@@ -340,6 +344,7 @@ void *crew_worker_main(void *arg)
     for (;;) {
         if (work_once(w) || search_then_sleep(w))
             continue;
+        /* [mo: worker.main.stopping] */
         if (atomic_load_explicit(&pool->stopping, memory_order_acquire) &&
             !crew_work_visible(pool))
             break;
