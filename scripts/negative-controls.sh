@@ -13,6 +13,10 @@ controls=(
 if [ -f tests/pool/cases_pool.c ]; then
     controls+=("pool_aba_version:test_pool:pool/*")
 fi
+if [ -f tests/futures/cases_callbacks.c ]; then
+    controls+=("future_callback_recheck:test_futures:futures/callbacks_racing_the_completion_run_exactly_once")
+    controls+=("completion_take_cas:test_futures:futures/completion_takers_racing_over_a_full_queue_take_each_future_once")
+fi
 
 status=0
 for entry in "${controls[@]}"; do
