@@ -132,24 +132,33 @@ static cq_segment *spare_pop(crew_completion *c)
     return top;
 }
 
-/* The segment to install after the tail's: a spare, reset. */
+/* The segment to install after the tail's: a spare (reset by the taker
+ * that recycled it, or new). */
 static cq_segment *segment_for_install(crew_completion *c)
 {
     cq_segment *s = spare_pop(c);
-    if (s == NULL) {
-        /* Not reached while the reservation holds (the tests check). */
-        atomic_fetch_add_explicit(&c->extra, 1, memory_order_relaxed);
-        unsigned spins = 0;
-        while ((s = segment_new(c)) == NULL && (s = spare_pop(c)) == NULL)
-            pause_briefly(&spins);
-        atomic_fetch_add_explicit(&c->provisioned, 1, memory_order_relaxed);
-    }
-    /* Relaxed: published by the release stores of the installation. A
-     * stale taker may read these slots meanwhile; its CAS on head fails. */
+    if (s != NULL)
+        return s;
+    /* Not reached while the reservation holds (the tests check). */
+    atomic_fetch_add_explicit(&c->extra, 1, memory_order_relaxed);
+    unsigned spins = 0;
+    while ((s = segment_new(c)) == NULL && (s = spare_pop(c)) == NULL)
+        pause_briefly(&spins);
+    atomic_fetch_add_explicit(&c->provisioned, 1, memory_order_relaxed);
+    return s;
+}
+
+/* A segment whose every slot has been taken, back to the spare stack. */
+static void segment_recycle(crew_completion *c, cq_segment *s)
+{
+    /* Relaxed: published by spare_push's release, which the installer's
+     * acquire pop reads, and by the installer's release stores to the
+     * threads that use the segment next. A stale taker may read these
+     * slots meanwhile: its CAS on head fails. */
     atomic_store_explicit(&s->next, NULL, memory_order_relaxed);
     for (int i = 0; i < CQ_SLOTS; i++)
         atomic_store_explicit(&s->slots[i], NULL, memory_order_relaxed);
-    return s;
+    spare_push(c, s);
 }
 
 /* Makes sure that at least reserved / 63 + CQ_MARGIN segments exist. */
@@ -193,12 +202,14 @@ static void cq_push(crew_completion *c, crew_record *r)
                                                    memory_order_relaxed))
             continue;
         if (off + 1 == CQ_SLOTS) {
-            /* We took the last slot: install the next segment. Nobody
-             * else changes the tail while it reads offset 63. */
+            /* We took the last slot: install the next segment (reset
+             * already). Nobody else changes the tail while it reads
+             * offset 63. */
             cq_segment *n = segment_for_install(c);
             /* Release, all three: pushers that read the new position see
-             * the segment (and its reset slots); the taker of our slot
-             * (it reads the slot after this) sees s->next. */
+             * the segment (and its reset slots, which happened before our
+             * pop); the taker of our slot (it reads the slot after this)
+             * sees s->next. */
             atomic_store_explicit(&c->tail_seg, n, memory_order_release);
             atomic_store_explicit(&s->next, n, memory_order_release);
             atomic_store_explicit(&c->tail, t + 2, memory_order_release);
@@ -250,9 +261,11 @@ static crew_record *cq_pop(crew_completion *c)
         if (off + 1 == CQ_SLOTS) {
             /* We took the last slot: every slot of s is taken and read.
              * Recycle it, then move the head (other takers wait at
-             * offset 63 and do not read s meanwhile). */
+             * offset 63 and do not read s meanwhile). Recycling before
+             * the move keeps s counted as the head's segment until it is
+             * on the spare stack (the reservation argument). */
             cq_segment *n = atomic_load_explicit(&s->next, memory_order_acquire);
-            spare_push(c, s);
+            segment_recycle(c, s);
             /* Release, both: as the installer's stores. */
             atomic_store_explicit(&c->head_seg, n, memory_order_release);
             atomic_store_explicit(&c->head, h + 2, memory_order_release);
