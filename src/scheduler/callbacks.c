@@ -150,6 +150,30 @@ static int push_node(crew_record *r, crew_done_node *node)
     return 1;
 }
 
+crew_done_node *crew_done_node_get(crew_record *r)
+{
+    /* Relaxed test first (it is mostly taken once used); the exchange
+     * decides. Relaxed is enough: the node is published by its push. */
+    if (atomic_load_explicit(&r->first_node_taken, memory_order_relaxed) == 0 &&
+        atomic_exchange_explicit(&r->first_node_taken, 1, memory_order_relaxed) == 0) {
+        r->first_node.owned = 0;
+        return &r->first_node;
+    }
+    crew_done_node *node = crew_malloc(sizeof(*node));
+    if (node != NULL)
+        node->owned = 1;
+    return node;
+}
+
+void crew_done_node_put(crew_record *r, crew_done_node *node)
+{
+    if (node->owned)
+        free(node);
+    else
+        /* Relaxed: whoever takes it next writes every field itself. */
+        atomic_store_explicit(&r->first_node_taken, 0, memory_order_relaxed);
+}
+
 int crew_record_add_note(crew_record *r, crew_done_node *node)
 {
     if (crew_record_final(r))
@@ -185,10 +209,12 @@ int crew_future_on_done(crew_future *f, crew_done_fn fn, void *ctx)
         return EINVAL;
     cb_frame *mine = frame_of(r);
     if (mine != NULL || !crew_record_final(r)) {
-        crew_done_node *node = crew_malloc(sizeof(*node));
+        crew_done_node *node = crew_done_node_get(r);
         if (node == NULL)
             return ENOMEM;
-        *node = (crew_done_node){NULL, fn, ctx, 1};
+        node->next = NULL;
+        node->fn = fn;
+        node->ctx = ctx;
         if (mine != NULL) {
             /* From inside one of r's callbacks, on the thread holding its
              * turn: after the callbacks already due, before the turn is
@@ -200,7 +226,7 @@ int crew_future_on_done(crew_future *f, crew_done_fn fn, void *ctx)
         }
         if (push_node(r, node))
             return 0;
-        free(node); /* it became done: run it here */
+        crew_done_node_put(r, node); /* it became done: run it here */
     }
     run_late(r, fn, ctx);
     return 0;

@@ -22,15 +22,11 @@
 /* Claimed, nobody runs callbacks: a late on_done may take the turn. */
 #define CREW_CB_CLOSED ((uintptr_t)2)
 
-typedef struct crew_done_node {
-    struct crew_done_node *next; /* the LIFO chain (pointers are 8-aligned) */
-    crew_done_fn fn;
-    void *ctx;
-    /* The runner frees the node (crew_malloc'd) after reading it and
-     * before calling fn; otherwise it lives in its owner's memory (a
-     * waiter's block) and fn's owner frees it. */
-    int owned;
-} crew_done_node;
+/* A node for r: its own first_node if no one took it yet, else a new
+ * one (NULL when out of memory); owned says which. */
+crew_done_node *crew_done_node_get(crew_record *r);
+/* Gives back a node got for r and never registered. */
+void crew_done_node_put(crew_record *r, crew_done_node *node);
 
 /* Registers an internal note on r: 1 if it will run (or already ran, in
  * this call, when the registration raced the completion), 0 if r was

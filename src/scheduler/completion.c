@@ -387,18 +387,23 @@ int crew_completion_add(crew_completion *c, crew_future *f)
     /* SeqCst: next's ENOENT test reads it in the event handshake. */
     int64_t reserved = atomic_fetch_add_explicit(&c->reserved, 1, memory_order_seq_cst) + 1;
     crew_done_node *note = NULL;
-    if (provision(c, (uint64_t)reserved) != 0 || (note = crew_malloc(sizeof(*note))) == NULL) {
+    if (provision(c, (uint64_t)reserved) != 0 ||
+        (!crew_record_final(r) && (note = crew_done_node_get(r)) == NULL)) {
         reserved_drop(c);
         return ENOMEM;
     }
-    *note = (crew_done_node){NULL, note_fired, c, 1};
     crew_record_ref(r); /* the queue's own, handed out by next */
     /* Relaxed: the owner holds a reference; the note's drop is AcqRel. */
     atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-    if (!crew_record_add_note(r, note)) {
-        free(note);
-        note_fired(f, c); /* done already: it counts as done now */
+    if (note != NULL) {
+        note->next = NULL;
+        note->fn = note_fired;
+        note->ctx = c;
+        if (crew_record_add_note(r, note))
+            return 0;
+        crew_done_node_put(r, note);
     }
+    note_fired(f, c); /* done already: it counts as done now */
     return 0;
 }
 

@@ -81,6 +81,7 @@ static crew_record *record_alloc(crew_pool *pool, crew_fn fn, void *arg, crew_re
     atomic_init(&r->callbacks, 0);
     atomic_init(&r->cb_event, 0);
     atomic_init(&r->cb_sleepers, 0);
+    atomic_init(&r->first_node_taken, 0);
     /* Futures and group tasks may be dropped after the pool is gone (a
      * future released late, a group destroyed after its pool): they keep
      * the records' home alive. */

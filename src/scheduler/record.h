@@ -26,6 +26,17 @@ typedef enum crew_record_kind {
 
 typedef struct crew_records crew_records;
 
+/* A done callback or an internal note on a record (callbacks.c). */
+typedef struct crew_done_node {
+    struct crew_done_node *next; /* the LIFO chain (pointers are 8-aligned) */
+    crew_done_fn fn;
+    void *ctx;
+    /* 1: crew_malloc'd, and the runner frees it after reading it, before
+     * calling fn; 0: it lives in a record (first_node) or a waiter's
+     * block, whose owner frees it. */
+    int owned;
+} crew_done_node;
+
 typedef struct crew_record {
     crew_job_ job; /* first: queues hold &job */
     _Atomic uint32_t refs;
@@ -42,6 +53,10 @@ typedef struct crew_record {
     _Atomic uintptr_t callbacks;
     _Atomic uint32_t cb_event;
     _Atomic uint32_t cb_sleepers;
+    /* The first node registered while pending needs no allocation: most
+     * futures get one callback or one completion queue's note. */
+    _Atomic uint32_t first_node_taken;
+    crew_done_node first_node;
 } crew_record;
 
 /* A record for fn(arg), its references counted for its kind, its finish

@@ -1,32 +1,39 @@
 /*
- * crew_future_wait_any and crew_future_wait_all. The waiter puts one note
- * on each future that is not done (callbacks.h), all in one block it
- * allocates; a note adds one to the block's tally when its future is done,
- * and the waiter sleeps on the tally until it reaches its target (1 for
- * any, every pending future for all; sleep.c, "tallies"). Notes on futures
- * still pending when the waiter returns (a deadline, or any) stay on those
- * futures and fire when they complete: the block is reference counted, by
- * the waiter and by each note. Without memory for the block, the waiter
- * sleeps on one future's own state word at a time instead (for any, 1 ms
- * at a time, looking at all of them in between): no ENOMEM, which the
- * contract does not have.
+ * crew_future_wait_any and crew_future_wait_all.
+ *
+ * wait_any puts one note on each future that is not done (callbacks.h),
+ * all in one block it allocates; the first note to fire adds one to the
+ * block's tally, on which the waiter sleeps (sleep.c, "tallies"). Notes
+ * on futures still pending when the waiter returns stay on those futures
+ * and fire when they complete: the block is reference counted, by the
+ * waiter and by each note. Without memory for the block, the waiter
+ * sleeps on the first pending future's own state word 1 ms at a time,
+ * looking at all of them in between: no ENOMEM, which the contract does
+ * not have.
+ *
+ * wait_all needs no note: it waits for each future in turn on the
+ * future's own state word (crew_future_timedwait's sleep), from the last
+ * to the first. Outside submissions run in FIFO order, so the last one
+ * tends to finish last and one sleep usually covers them all; whatever
+ * the order, a future found done costs one load, and completion pays
+ * nothing for a waiter (the completer's waiter-count load, as for any
+ * future). Notes would make every completer run a callback for it.
  */
 #include "scheduler/callbacks.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "common/alloc.h"
 
 typedef struct waitset {
-    _Atomic uint32_t tally; /* notes fired, plus the futures found done while registering */
-    uint32_t target;        /* written before the first note is registered */
+    _Atomic uint32_t tally; /* notes fired, or 1 for a future found done while noting */
+    uint32_t target;        /* 1; written before the first note is registered */
     _Atomic size_t refs;    /* the waiter's, plus one per note registered */
     crew_done_node notes[];
 } waitset;
 
-/* The most futures one block serves (the tally is 32 bits). */
-#define WAITSET_MAX ((size_t)1 << 30)
 /* How long a waiter without a block sleeps on one future of wait_any
  * before it looks at the others again. */
 #define POLL_NS 1000000L
@@ -84,73 +91,48 @@ static size_t first_pending(crew_future *const *fs, size_t n)
     return i;
 }
 
-/* No block: sleep on one future's state word at a time. 0 when the
- * condition holds, ETIMEDOUT when the deadline passed first. */
-static int wait_without_block(crew_future *const *fs, size_t n,
-                              const struct timespec *abstime, int any)
+/* No block: sleep on the first pending future 1 ms at a time, looking at
+ * all of them in between. 0 once one is done, ETIMEDOUT when the deadline
+ * passed first. */
+static int wait_without_block(crew_future *const *fs, size_t n, const struct timespec *abstime)
 {
     for (;;) {
-        if (any ? first_done(fs, n) < n : first_pending(fs, n) == n)
+        if (first_done(fs, n) < n)
             return 0;
         if (deadline_passed(abstime))
             return ETIMEDOUT;
-        crew_record *r = (crew_record *)fs[first_pending(fs, n)];
-        if (any)
-            crew_record_sleep(r, POLL_NS, NULL);
-        else
-            crew_record_sleep(r, 0, abstime);
+        crew_record_sleep((crew_record *)fs[first_pending(fs, n)], POLL_NS, NULL);
     }
 }
 
-/* Sleeps until one (any) or all of fs are done, or the deadline: 0 or
- * ETIMEDOUT (the caller checks the futures again either way). */
-static int wait_notes(crew_future *const *fs, size_t n, const struct timespec *abstime, int any)
+/* Sleeps until one of fs is done, or the deadline: 0 or ETIMEDOUT (the
+ * caller looks at the futures again either way). */
+static int wait_notes(crew_future *const *fs, size_t n, const struct timespec *abstime)
 {
-    size_t pending = 0;
-    for (size_t i = 0; i < n; i++)
-        pending += !is_done(fs[i]);
-    if (pending == 0)
-        return 0;
     if (deadline_passed(abstime))
         return ETIMEDOUT;
-    waitset *ws = pending <= WAITSET_MAX
-                      ? crew_malloc(sizeof(*ws) + pending * sizeof(crew_done_node))
+    waitset *ws = n <= (SIZE_MAX - sizeof(*ws)) / sizeof(crew_done_node)
+                      ? crew_malloc(sizeof(*ws) + n * sizeof(crew_done_node))
                       : NULL;
     if (ws == NULL)
-        return wait_without_block(fs, n, abstime, any);
+        return wait_without_block(fs, n, abstime);
     atomic_init(&ws->tally, 0);
-    /* Every future pending at the count above is either noted below or
-     * found done meanwhile (counted at once): all reach the target. */
-    ws->target = any ? 1 : (uint32_t)pending;
+    ws->target = 1;
     atomic_init(&ws->refs, 1);
     size_t noted = 0;
-    int found_done = 0;
-    for (size_t i = 0; i < n && noted < pending; i++) {
-        crew_record *r = (crew_record *)fs[i];
-        if (crew_record_final(r)) {
-            found_done = 1;
-            if (any)
-                break;
-            continue;
-        }
+    for (size_t i = 0; i < n; i++) {
         crew_done_node *note = &ws->notes[noted];
         *note = (crew_done_node){NULL, note_fired, ws, 0};
         /* Relaxed: we hold a reference; the note's drop is AcqRel. */
         atomic_fetch_add_explicit(&ws->refs, 1, memory_order_relaxed);
-        if (crew_record_add_note(r, note)) {
-            noted++;
-        } else {
+        if (!crew_record_add_note((crew_record *)fs[i], note)) {
+            /* Done already: no need to note the rest. */
             atomic_fetch_sub_explicit(&ws->refs, 1, memory_order_relaxed);
-            found_done = 1;
-            if (any)
-                break;
+            crew_tally_add(&ws->tally, 1, ws->target);
+            break;
         }
+        noted++;
     }
-    /* Futures pending at the count and not noted became done meanwhile
-     * (a note is never refused for a future that is not done). */
-    uint32_t at_once = any ? (found_done ? 1 : 0) : (uint32_t)(pending - noted);
-    if (at_once > 0)
-        crew_tally_add(&ws->tally, at_once, ws->target);
     int rc = crew_tally_wait(&ws->tally, ws->target, abstime);
     waitset_unref(ws);
     return rc;
@@ -166,7 +148,7 @@ int crew_future_wait_any(crew_future *const *fs, size_t n, const struct timespec
             return EINVAL;
     size_t i = first_done(fs, n);
     if (i == n) {
-        wait_notes(fs, n, abstime, 1);
+        wait_notes(fs, n, abstime);
         /* A done future wins over a passed deadline. */
         i = first_done(fs, n);
         if (i == n)
@@ -183,8 +165,11 @@ int crew_future_wait_all(crew_future *const *fs, size_t n, const struct timespec
     for (size_t i = 0; i < n; i++)
         if (fs[i] == NULL)
             return EINVAL;
-    if (first_pending(fs, n) == n)
-        return 0;
-    wait_notes(fs, n, abstime, 0);
-    return first_pending(fs, n) == n ? 0 : ETIMEDOUT;
+    for (size_t i = n; i-- > 0;) {
+        crew_record *r = (crew_record *)fs[i];
+        while (!crew_record_final(r))
+            if (crew_record_sleep(r, 0, abstime) == ETIMEDOUT && !crew_record_final(r))
+                return ETIMEDOUT;
+    }
+    return 0;
 }

@@ -275,8 +275,9 @@ int completion_errors_are_einval_and_enomem_loses_nothing(void)
 {
     crew_pool *p = test_pool(1, 0, false);
     CHECK(p != NULL);
-    crew_future *f = crew_submit(p, identity, IP(4));
-    CHECK(f != NULL && crew_future_wait(f, NULL) == 0);
+    gated g = {0, 4};
+    crew_future *f = crew_submit(p, gated_task, &g);
+    CHECK(f != NULL);
     /* Create: every allocation it makes, failed in turn. */
     long fails = 0;
     for (long k = 0;; k++) {
@@ -305,17 +306,18 @@ int completion_errors_are_einval_and_enomem_loses_nothing(void)
     CHECK(crew_completion_next(c, &neg, &out) == EINVAL);
     CHECK(crew_completion_next(c, &big, &out) == EINVAL);
     crew_completion_destroy(NULL);
-    /* Adds whose allocation fails (the note, or a segment the
-     * reservation needs) are not added: never handed out, and the
-     * caller's reference is untouched. Every other add is. */
+    /* Adds of a pending future whose allocation fails (its note, or a
+     * segment the reservation needs) are not added: never handed out,
+     * and the caller's reference is untouched. Every other add is. (The
+     * first add's note lives in the record: no allocation.) */
     long added = 0, refused = 0;
     for (long i = 0; i < 400; i++) {
-        if (i % 3 == 0)
+        if (i % 3 == 1)
             crew_fault_inject_alloc(0);
         int rc = crew_completion_add(c, f);
         int fired = crew_fault_alloc_fired();
         crew_fault_inject_alloc(-1);
-        if (i % 3 == 0 && fired) {
+        if (i % 3 == 1 && fired) {
             CHECK(rc == ENOMEM);
             refused++;
         } else {
@@ -324,9 +326,23 @@ int completion_errors_are_einval_and_enomem_loses_nothing(void)
         }
     }
     CHECK(refused > 100);
+    gate_open(&g);
     for (long i = 0; i < added; i++) {
         CHECK(crew_completion_next(c, NULL, &out) == 0 && out == f);
         crew_future_release(out);
+    }
+    CHECK(crew_completion_next(c, NULL, &out) == ENOENT);
+    /* A done future needs no note: only the segments can fail. */
+    for (long i = 0; i < 200; i++) {
+        crew_fault_inject_alloc(0);
+        int rc = crew_completion_add(c, f);
+        int fired = crew_fault_alloc_fired();
+        crew_fault_inject_alloc(-1);
+        CHECK(fired ? rc == ENOMEM : rc == 0);
+        if (rc == 0) {
+            CHECK(crew_completion_next(c, NULL, &out) == 0 && out == f);
+            crew_future_release(out);
+        }
     }
     CHECK(crew_completion_next(c, NULL, &out) == ENOENT);
     CHECK(no_extra_segments(c));
