@@ -137,8 +137,8 @@ typedef void (*crew_done_fn)(crew_future *f, void *ctx);
 /* Runs fn(f, ctx) exactly once, when f is done (finished or cancelled):
  * at once in the caller if it already is; otherwise on the thread that
  * completes or cancels it, after the result is visible (a wait on f
- * inside fn returns at once), or, if the registration races the
- * completion, in the registering call that lost the race (docs/api.md).
+ * inside fn returns at once), or, for a registration that meets the
+ * completion, in that registering call (docs/api.md).
  * The callbacks of one future run in the order they were added, never two
  * at a time; one added after f is done runs before this returns, after
  * every earlier one has returned (from inside one of f's own callbacks:
