@@ -153,9 +153,11 @@ static int push_node(crew_record *r, crew_done_node *node)
 crew_done_node *crew_done_node_get(crew_record *r)
 {
     /* Relaxed test first (it is mostly taken once used); the exchange
-     * decides. Relaxed is enough: the node is published by its push. */
+     * decides. Acquire: pairs with crew_done_node_put's release, so a
+     * thread that got the node back from another writes its fields after
+     * that one's writes (the node's readers see it through its push). */
     if (atomic_load_explicit(&r->first_node_taken, memory_order_relaxed) == 0 &&
-        atomic_exchange_explicit(&r->first_node_taken, 1, memory_order_relaxed) == 0) {
+        atomic_exchange_explicit(&r->first_node_taken, 1, memory_order_acquire) == 0) {
         r->first_node.owned = 0;
         return &r->first_node;
     }
@@ -170,8 +172,8 @@ void crew_done_node_put(crew_record *r, crew_done_node *node)
     if (node->owned)
         free(node);
     else
-        /* Relaxed: whoever takes it next writes every field itself. */
-        atomic_store_explicit(&r->first_node_taken, 0, memory_order_relaxed);
+        /* Release: our writes to the node happen before the next taker's. */
+        atomic_store_explicit(&r->first_node_taken, 0, memory_order_release);
 }
 
 int crew_record_add_note(crew_record *r, crew_done_node *node)
