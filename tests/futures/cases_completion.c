@@ -466,12 +466,15 @@ typedef struct drainer {
     crew_completion *c;
     crew_future **got;
     long n_got;
-    int rc; /* 0, or what next returned other than 0 and ENOENT */
+    int rc;  /* 0, or what next returned other than 0 and ENOENT */
+    int cpu; /* pinned there, or -1 */
 } drainer;
 
 static void *drain(void *arg)
 {
     drainer *d = arg;
+    if (d->cpu >= 0)
+        pin_to_cpu(d->cpu);
     for (;;) {
         struct timespec soon = deadline_in_ms(2000);
         int rc = crew_completion_next(d->c, &soon, &d->got[d->n_got]);
@@ -504,6 +507,11 @@ int completion_takers_racing_over_a_full_queue_take_each_future_once(void)
         CHECK(fs[i] != NULL);
     }
     CHECK(crew_future_wait_all(fs, (size_t)n, NULL) == 0);
+    /* Takers on different CPUs where the process may use several. */
+    cpu_set_t allowed;
+    int ncpu = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 0;
+    for (int k = 0; k < RACERS; k++)
+        d[k].cpu = ncpu >= 2 ? nth_allowed_cpu(&allowed, k % ncpu) : -1;
     double t0 = test_now_s();
     for (long round = 0; round < 20 && (round < 3 || test_now_s() - t0 < 5); round++) {
         crew_completion *c = crew_completion_create();

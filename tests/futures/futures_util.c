@@ -1,5 +1,7 @@
 #include "futures_util.h"
 
+#include <pthread.h>
+
 void *gated_task(void *arg)
 {
     gated *g = arg;
@@ -32,4 +34,20 @@ long wait_for_count(_Atomic long *count, long want)
     while ((v = atomic_load(count)) < want && test_now_s() - t0 < 5)
         test_sleep_ms(1);
     return v;
+}
+
+int nth_allowed_cpu(const cpu_set_t *set, int n)
+{
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, set) && n-- == 0)
+            return cpu;
+    return -1;
+}
+
+void pin_to_cpu(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
 }

@@ -3,6 +3,7 @@
 #define CREW_TEST_FUTURES_UTIL_H
 
 #include <crew.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -22,5 +23,11 @@ struct timespec deadline_in_ms(long ms);
 
 /* Waits (sleeping) until *count >= want or 5 s pass; the count's value. */
 long wait_for_count(_Atomic long *count, long want);
+
+/* Race tests: the n-th CPU of a mask (-1 if none), and pinning the
+ * calling thread to one CPU. Two threads that must race are put on two
+ * CPUs: on one, they would take turns instead. */
+int nth_allowed_cpu(const cpu_set_t *set, int n);
+void pin_to_cpu(int cpu);
 
 #endif
