@@ -245,9 +245,8 @@ void crew_flag_set(_Atomic uint32_t *flag);
 int crew_event_wait(_Atomic uint32_t *event, _Atomic uint32_t *sleepers,
                     int (*ready)(void *ctx), void *ctx, const struct timespec *abstime);
 void crew_event_signal(_Atomic uint32_t *event, _Atomic uint32_t *sleepers, int n);
-/* A tally (wait_any, wait_all): sleep until it reaches target or abstime
- * passes, 0 or ETIMEDOUT; adding n wakes the waiter when it reaches the
- * target. */
+/* A tally (wait_any): sleep until it reaches target or abstime passes, 0
+ * or ETIMEDOUT; adding n wakes the waiter when it reaches the target. */
 int crew_tally_wait(_Atomic uint32_t *tally, uint32_t target, const struct timespec *abstime);
 void crew_tally_add(_Atomic uint32_t *tally, uint32_t n, uint32_t target);
 

@@ -13,8 +13,7 @@
  *   flags (crew_run)       crew_flag_wait / crew_flag_set
  *   events (callback turns, completion-queue takers)
  *                          crew_event_wait / crew_event_signal
- *   tallies (wait_any, wait_all)
- *                          crew_tally_wait / crew_tally_add
+ *   tallies (wait_any)     crew_tally_wait / crew_tally_add
  *
  * Every futex call may return early (spurious wake-ups, signals, a changed
  * word): every waiter here loops or returns to a caller that loops.
@@ -410,8 +409,8 @@ void crew_event_signal(_Atomic uint32_t *event, _Atomic uint32_t *sleepers, int 
 
 /* ---- tallies: sleep until a count of notifications reaches a target ----
  *
- * wait_any and wait_all: each future that completes adds one to the
- * waiter's tally, and the addition that reaches the target wakes it. The
+ * wait_any: each future that completes adds one to the waiter's tally,
+ * and the addition that reaches the target (1) wakes it. The
  * futex compares the tally with the value the waiter read atomically with
  * putting it to sleep, so an addition after that read makes the wait
  * return at once (and the waiter reads again); one before it is seen by
