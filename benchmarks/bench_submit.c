@@ -5,7 +5,17 @@
  * stops when every task has run and every producer has returned.
  *   impl=crew_post    crew_post of each task;
  *   impl=crew_submit  crew_submit of each task, then crew_future_wait and
- *                     crew_future_release of every future, in order;
+ *                     crew_future_release of every future, in order (the
+ *                     "single waits" the next two are measured against);
+ *   impl=crew_as_completed  crew_submit of each task, crew_completion_add
+ *                     of its future to the producer's completion queue and
+ *                     crew_future_release of the producer's reference; then
+ *                     crew_completion_next until every future came out
+ *                     (each result checked, each future once), releasing
+ *                     each;
+ *   impl=crew_wait_all  crew_submit of each task, then one
+ *                     crew_future_wait_all over the producer's futures,
+ *                     then each result checked and each future released;
  *   impl=mutex_pool   peer_mutex_pool_post (one mutex, one FIFO, condvar);
  *   impl=raw_threads  pthread_create + pthread_join per task, on a smaller
  *                     N (N/50, at most 20,000): it is that slow. Its
@@ -64,6 +74,8 @@
 enum {
     IMPL_CREW_POST,
     IMPL_CREW_SUBMIT,
+    IMPL_CREW_AS_COMPLETED,
+    IMPL_CREW_WAIT_ALL,
     IMPL_MUTEX_POOL,
     IMPL_RAW,
     IMPL_TBB,
@@ -71,9 +83,10 @@ enum {
     IMPL_MOODYCAMEL,
     NIMPLS
 };
-static const char *const impl_names[] = {"crew_post",   "crew_submit", "mutex_pool",
-                                         "raw_threads", "tbb",         "libuv",
-                                         "moodycamel",  NULL};
+static const char *const impl_names[] = {"crew_post",     "crew_submit", "crew_as_completed",
+                                         "crew_wait_all", "mutex_pool",  "raw_threads",
+                                         "tbb",           "libuv",       "moodycamel",
+                                         NULL};
 
 /* Peer handles, opaque here so that the code needs no #ifdef where a
  * peer is not built. */
@@ -116,10 +129,37 @@ typedef struct producer {
     struct peer_uv_loop *uv; /* this producer's loop */
     struct peer_mc_pool *mc;
     crew_future **futures; /* indexed like the tasks */
+    crew_completion *cq;   /* this producer's (crew_as_completed) */
+    unsigned char *handed; /* per task: futures handed out by next */
     pthread_barrier_t *start;
     int err;               /* an errno value, or -1: a wrong result */
     double started;        /* bench_now() when it left the barrier */
 } producer;
+
+/* crew_as_completed: every future the producer added, as they come out;
+ * each result must be one of the producer's tasks, each exactly once. */
+static void take_as_completed(producer *p)
+{
+    for (;;) {
+        crew_future *f = NULL;
+        int rc = crew_completion_next(p->cq, NULL, &f);
+        if (rc == ENOENT)
+            return;
+        if (rc != 0) {
+            p->err = rc;
+            return;
+        }
+        void *r = NULL;
+        rc = crew_future_wait(f, &r); /* done: returns at once */
+        uintptr_t i = (uintptr_t)r;
+        if (rc != 0 && p->err == 0)
+            p->err = rc;
+        else if ((i < (uintptr_t)p->begin || i >= (uintptr_t)p->end || p->handed[i]++ != 0) &&
+                 p->err == 0)
+            p->err = -1;
+        crew_future_release(f);
+    }
+}
 
 static void *producer_main(void *arg)
 {
@@ -133,10 +173,21 @@ static void *producer_main(void *arg)
             p->err = crew_post(p->pool, tiny_task, a);
             break;
         case IMPL_CREW_SUBMIT:
+        case IMPL_CREW_WAIT_ALL:
             p->futures[i] = crew_submit(p->pool, tiny_task, a);
             if (p->futures[i] == NULL)
                 p->err = errno;
             break;
+        case IMPL_CREW_AS_COMPLETED: {
+            crew_future *f = crew_submit(p->pool, tiny_task, a);
+            if (f == NULL) {
+                p->err = errno;
+                break;
+            }
+            p->err = crew_completion_add(p->cq, f);
+            crew_future_release(f); /* the queue holds its own */
+            break;
+        }
         case IMPL_MUTEX_POOL:
             p->err = peer_mutex_pool_post(p->mpool, tiny_task, a);
             break;
@@ -172,7 +223,14 @@ static void *producer_main(void *arg)
             p->err = rc;
     }
 #endif
-    if (p->impl == IMPL_CREW_SUBMIT) {
+    if (p->impl == IMPL_CREW_AS_COMPLETED)
+        take_as_completed(p);
+    if (p->impl == IMPL_CREW_WAIT_ALL && p->err == 0) {
+        int rc = crew_future_wait_all(p->futures + p->begin, (size_t)(p->end - p->begin), NULL);
+        if (rc != 0)
+            p->err = rc;
+    }
+    if (p->impl == IMPL_CREW_SUBMIT || p->impl == IMPL_CREW_WAIT_ALL) {
         for (long i = p->begin; i < p->end; i++) {
             if (p->futures[i] == NULL)
                 continue;
@@ -193,6 +251,8 @@ typedef struct setup {
     crew_pool *pool;
     peer_mutex_pool *mpool;
     crew_future **futures;
+    crew_completion *cq[MAX_PRODUCERS];
+    unsigned char *handed;
     struct peer_tbb_exec *tbb;
     struct peer_uv_loop *uv[MAX_PRODUCERS];
     struct peer_mc_pool *mc;
@@ -202,6 +262,7 @@ typedef struct setup {
 static double run_once(const setup *s, int impl, int nproducers, long n)
 {
     memset(tally.seen, 0, (size_t)n);
+    memset(s->handed, 0, (size_t)n);
     tally.n = n;
     atomic_store_explicit(&tally.done, 0, memory_order_relaxed);
 
@@ -220,6 +281,8 @@ static double run_once(const setup *s, int impl, int nproducers, long n)
                              .uv = s->uv[k],
                              .mc = s->mc,
                              .futures = s->futures,
+                             .cq = s->cq[k],
+                             .handed = s->handed,
                              .start = &start};
         err = pthread_create(&prod[k].tid, NULL, producer_main, &prod[k]);
         if (err != 0)
@@ -291,11 +354,16 @@ static double run_once(const setup *s, int impl, int nproducers, long n)
         missing += v == 0;
         repeated += v > 1;
     }
-    if (done != n || missing != 0 || repeated != 0) {
+    long not_handed = 0;
+    if (impl == IMPL_CREW_AS_COMPLETED)
+        for (long i = 0; i < n; i++)
+            not_handed += s->handed[i] != 1;
+    if (done != n || missing != 0 || repeated != 0 || not_handed != 0) {
         fprintf(stderr,
                 "crew-bench submit: impl=%s producers=%d n=%ld: %ld tasks "
-                "counted, %ld never ran, %ld ran more than once\n",
-                impl_names[impl], nproducers, n, done, missing, repeated);
+                "counted, %ld never ran, %ld ran more than once, %ld futures "
+                "not handed out exactly once\n",
+                impl_names[impl], nproducers, n, done, missing, repeated, not_handed);
         return -1;
     }
     return t;
@@ -320,10 +388,12 @@ int bench_submit(const bench_opts *o)
     uint64_t wakeups[MAX_PRODUCERS][NIMPLS] = {{0}};
     tally.seen = calloc((size_t)n, 1);
     s.futures = calloc((size_t)n, sizeof(*s.futures));
-    if (tally.seen == NULL || s.futures == NULL) {
+    s.handed = calloc((size_t)n, 1);
+    if (tally.seen == NULL || s.futures == NULL || s.handed == NULL) {
         fprintf(stderr, "crew-bench submit: out of memory\n");
         free(tally.seen);
         free(s.futures);
+        free(s.handed);
         return 1;
     }
     sem_init(&tally.all_done, 0, 0);
@@ -332,7 +402,9 @@ int bench_submit(const bench_opts *o)
     cfg.workers = workers;
     s.pool = crew_pool_create(&cfg);
     s.mpool = peer_mutex_pool_create(workers);
-    if (s.pool == NULL || s.mpool == NULL) {
+    for (int k = 0; k < MAX_PRODUCERS; k++)
+        s.cq[k] = crew_completion_create();
+    if (s.pool == NULL || s.mpool == NULL || s.cq[0] == NULL || s.cq[1] == NULL) {
         fprintf(stderr, "crew-bench submit: cannot create the pools: %s\n",
                 strerror(errno));
         status = 1;
@@ -446,7 +518,8 @@ int bench_submit(const bench_opts *o)
                    m.median, m.min, m.max, m.median / base.median, repeat);
             if ((i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT) && mc_median > 0)
                 printf(" ratio_vs_moodycamel=%.2f", m.median / mc_median);
-            if (i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT) {
+            if (i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT || i == IMPL_CREW_AS_COMPLETED ||
+                i == IMPL_CREW_WAIT_ALL) {
                 double tasks = (double)n * repeat;
                 printf(" sleeps_per_task=%.3f wakeups_per_task=%.3f",
                        (double)sleeps[p][i] / tasks,
@@ -473,8 +546,11 @@ out:
 #ifdef CREW_BENCH_HAVE_MOODYCAMEL
     peer_mc_pool_destroy(s.mc);
 #endif
+    for (int k = 0; k < MAX_PRODUCERS; k++)
+        crew_completion_destroy(s.cq[k]);
     sem_destroy(&tally.all_done);
     free(tally.seen);
     free(s.futures);
+    free(s.handed);
     return status;
 }

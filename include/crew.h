@@ -138,6 +138,62 @@ CREW_API int          crew_group_wait(crew_group *g);
 CREW_API void         crew_group_destroy(crew_group *g);
 
 /* ------------------------------------------------------------------ */
+/* Futures that compose: callbacks, waiting for several, as completed  */
+/* ------------------------------------------------------------------ */
+
+/* Called once when f is done; f is valid during the call. */
+typedef void (*crew_done_fn)(crew_future *f, void *ctx);
+
+/* Runs fn(f, ctx) exactly once, when f is done (finished or cancelled):
+ * at once in the caller if it already is; otherwise on the thread that
+ * completes or cancels it, after the result is visible (a wait on f
+ * inside fn returns at once), or, for a registration that meets the
+ * completion, in that registering call (docs/api.md).
+ * The callbacks of one future run in the order they were added, never two
+ * at a time; one added after f is done runs before this returns, after
+ * every earlier one has returned (from inside one of f's own callbacks:
+ * right after the callbacks already due, on the same thread). f stays
+ * valid during fn even if every other reference is released. 0, EINVAL
+ * (NULL f or fn), ENOMEM (nothing registered, nothing will run). */
+CREW_API int crew_future_on_done(crew_future *f, crew_done_fn fn, void *ctx);
+
+/* Sleeps until one of fs[0..n) is done, or abstime (CLOCK_REALTIME; NULL:
+ * no deadline) passes: 0 with *index the lowest index of a done future,
+ * or ETIMEDOUT (*index unspecified). A done future wins over a passed
+ * deadline. Never runs a task inline; cancelled counts as done. EINVAL:
+ * NULL fs, a NULL element, NULL index, n == 0, tv_nsec out of range. */
+CREW_API int crew_future_wait_any(crew_future *const *fs, size_t n,
+                                  const struct timespec *abstime, size_t *index);
+/* The same until every one of fs[0..n) is done: 0 or ETIMEDOUT; n == 0
+ * returns 0. EINVAL: NULL fs with n > 0, a NULL element, tv_nsec out of
+ * range. */
+CREW_API int crew_future_wait_all(crew_future *const *fs, size_t n,
+                                  const struct timespec *abstime);
+
+/* A completion queue (Python's as_completed): futures come out in the
+ * order they became done. Any number of threads may add and take at
+ * once. */
+typedef struct crew_completion crew_completion;
+
+/* NULL + ENOMEM. */
+CREW_API crew_completion *crew_completion_create(void);
+/* Takes its own reference to f (the caller may release its own at once);
+ * f comes out of next exactly once, after it is done. 0, EINVAL (NULL c
+ * or f), ENOMEM (not added). */
+CREW_API int crew_completion_add(crew_completion *c, crew_future *f);
+/* The next future to have become done, with the queue's reference, which
+ * the caller releases. Sleeps until one is done or abstime (CLOCK_REALTIME;
+ * NULL: no deadline) passes; O(1). 0, ETIMEDOUT, ENOENT (every future
+ * added so far has been handed out), EINVAL (NULL c or out, tv_nsec out
+ * of range). */
+CREW_API int crew_completion_next(crew_completion *c, const struct timespec *abstime,
+                                  crew_future **out);
+/* Releases the references it still holds (a future not yet done: when it
+ * completes). Once, with no other call on c in flight or to come. NULL:
+ * does nothing. */
+CREW_API void crew_completion_destroy(crew_completion *c);
+
+/* ------------------------------------------------------------------ */
 /* Fork-join: inside a task                                            */
 /* ------------------------------------------------------------------ */
 

@@ -20,6 +20,10 @@ if [ -f tests/pool/cases_pool_bounds.c ]; then
     # sleeps to its deadline.
     controls+=("pool_live_recheck:test_pool:pool/an_object_freed_in_the_lost_wakeup_window_is_still_found")
 fi
+if [ -f tests/futures/cases_callbacks.c ]; then
+    controls+=("future_callback_recheck:test_futures:futures/callbacks_racing_the_completion_run_exactly_once")
+    controls+=("completion_take_cas:test_futures:futures/completion_takers_racing_over_a_full_queue_take_each_future_once")
+fi
 
 status=0
 for entry in "${controls[@]}"; do

@@ -240,6 +240,18 @@ int crew_count_drop(_Atomic uint32_t *count);
 /* A flag (crew_run): sleep until set; set wakes the waiter. */
 void crew_flag_wait(_Atomic uint32_t *flag);
 void crew_flag_set(_Atomic uint32_t *flag);
+/* An event (callback turns, completion-queue takers): sleep until
+ * ready(ctx), which must read with seq_cst loads, or abstime
+ * (CLOCK_REALTIME; NULL: none) passes, 0 or ETIMEDOUT, at most one sleep
+ * (the caller loops). The waker makes the condition true with a seq_cst
+ * operation, then signals (waking n sleepers if any is announced). */
+int crew_event_wait(_Atomic uint32_t *event, _Atomic uint32_t *sleepers,
+                    int (*ready)(void *ctx), void *ctx, const struct timespec *abstime);
+void crew_event_signal(_Atomic uint32_t *event, _Atomic uint32_t *sleepers, int n);
+/* A tally (wait_any): sleep until it reaches target or abstime passes, 0
+ * or ETIMEDOUT; adding n wakes the waiter when it reaches the target. */
+int crew_tally_wait(_Atomic uint32_t *tally, uint32_t target, const struct timespec *abstime);
+void crew_tally_add(_Atomic uint32_t *tally, uint32_t n, uint32_t target);
 
 /* ------------------------------------------------------------------ */
 /* worker.c: the worker loop, stealing, floors, batches                */

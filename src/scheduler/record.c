@@ -79,6 +79,10 @@ static crew_record *record_alloc(crew_pool *pool, crew_fn fn, void *arg, crew_re
     r->group = NULL;
     r->group_next = NULL;
     r->home = home;
+    atomic_init(&r->callbacks, 0);
+    atomic_init(&r->cb_event, 0);
+    atomic_init(&r->cb_sleepers, 0);
+    atomic_init(&r->first_node_taken, 0);
     /* Futures and group tasks may be dropped after the pool is gone (a
      * future released late, a group destroyed after its pool): they keep
      * the records' home alive. */
@@ -100,6 +104,13 @@ void crew_record_unref(crew_record *r)
         home_unref(home);
 }
 
+void crew_record_ref(crew_record *r)
+{
+    /* Relaxed: the caller holds a reference, so the count cannot reach 0
+     * meanwhile; the drop that pairs with the reuse is the AcqRel one. */
+    atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+}
+
 int crew_record_claim(crew_record *r)
 {
     /* AcqRel: the winner sees what the submitter wrote into the record;
@@ -117,6 +128,13 @@ void crew_record_finalize(crew_record *r, uint32_t final)
      * [mo: record.finalize] */
     __atomic_exchange_n(&r->job.state, final, __ATOMIC_SEQ_CST);
     crew_state_wake((_Atomic uint32_t *)&r->job.state, &r->waiters);
+    /* SeqCst load, after the seq_cst exchange: a registration pushes onto
+     * the list with a seq_cst RMW and then reads the state (seq_cst), so
+     * either we see its node here or it sees the future final and claims
+     * the list itself (callbacks.c). With nothing registered, this load
+     * is all that completion pays. */
+    if (atomic_load_explicit(&r->callbacks, memory_order_seq_cst) != 0)
+        crew_record_run_callbacks(r);
 }
 
 /* Runs a claimed record on worker w and completes it. */

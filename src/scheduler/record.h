@@ -26,6 +26,17 @@ typedef enum crew_record_kind {
 
 typedef struct crew_records crew_records;
 
+/* A done callback or an internal note on a record (callbacks.c). */
+typedef struct crew_done_node {
+    struct crew_done_node *next; /* the LIFO chain (pointers are 8-aligned) */
+    crew_done_fn fn;
+    void *ctx;
+    /* 1: crew_malloc'd, and the runner frees it after reading it, before
+     * calling fn; 0: it lives in a record (first_node) or a waiter's
+     * block, whose owner frees it. */
+    int owned;
+} crew_done_node;
+
 typedef struct crew_record {
     crew_job_ job; /* first: queues hold &job */
     _Atomic uint32_t refs;
@@ -35,6 +46,17 @@ typedef struct crew_record {
     crew_group *group; /* CREW_RECORD_GROUP */
     crew_records *home;
     struct crew_record *group_next; /* the group's list (CREW_RECORD_GROUP) */
+    /* Done callbacks and notes (callbacks.c): 0, a push-only LIFO chain of
+     * crew_done_node while the future is pending, then CREW_CB_BUSY (a
+     * thread runs its callbacks: it holds the "turn") or CREW_CB_CLOSED.
+     * Late on_done callers wait for the turn on cb_event. */
+    _Atomic uintptr_t callbacks;
+    _Atomic uint32_t cb_event;
+    _Atomic uint32_t cb_sleepers;
+    /* The first node registered while pending needs no allocation: most
+     * futures get one callback or one completion queue's note. */
+    _Atomic uint32_t first_node_taken;
+    crew_done_node first_node;
 } crew_record;
 
 /* A record for fn(arg), its references counted for its kind, its finish
@@ -46,18 +68,25 @@ crew_record *crew_record_new(crew_pool *pool, crew_fn fn, void *arg, crew_record
 void crew_record_discard(crew_record *r);
 /* Drops one reference; the last one recycles the record. */
 void crew_record_unref(crew_record *r);
+/* Takes one more reference; the caller holds one already. */
+void crew_record_ref(crew_record *r);
 /* PENDING -> RUNNING: 1 if the caller won and must run it. */
 int crew_record_claim(crew_record *r);
 /* Runs a claimed record on worker w (its own leapfrog floor) and
  * completes it: result, DONE, waiters woken, counts, its group. */
 void crew_record_run_claimed(crew_record *r, crew_worker *w);
-/* Marks a record final (DONE or CANCELLED) and wakes its waiters. */
+/* Marks a record final (DONE or CANCELLED), wakes its waiters and runs
+ * its done callbacks, if any (callbacks.c). The caller holds a reference. */
 void crew_record_finalize(crew_record *r, uint32_t final);
 /* DONE or CANCELLED (acquire). */
 int crew_record_final(const crew_record *r);
 /* Sleeps until final, or ns pass (ns > 0), or abstime (CLOCK_REALTIME)
  * passes: 0 or ETIMEDOUT. */
 int crew_record_sleep(crew_record *r, long ns, const struct timespec *abstime);
+
+/* callbacks.c: the completer saw callbacks registered on a final record:
+ * claim and run them (the caller holds a reference). */
+void crew_record_run_callbacks(crew_record *r);
 
 /* group.c: one of the group's tasks finished or was cancelled. */
 void crew_group_task_done(crew_group *g);

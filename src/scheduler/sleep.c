@@ -11,6 +11,9 @@
  *   records (futures)      crew_state_wait / crew_state_wake
  *   counts (groups)        crew_count_wait / crew_count_drop
  *   flags (crew_run)       crew_flag_wait / crew_flag_set
+ *   events (callback turns, completion-queue takers)
+ *                          crew_event_wait / crew_event_signal
+ *   tallies (wait_any)     crew_tally_wait / crew_tally_add
  *
  * Every futex call may return early (spurious wake-ups, signals, a changed
  * word): every waiter here loops or returns to a caller that loops.
@@ -371,4 +374,82 @@ void crew_flag_set(_Atomic uint32_t *flag)
      * used for the wake. */
     atomic_store_explicit(flag, 1, memory_order_seq_cst);
     crew_futex_wake(flag, 1);
+}
+
+/* ---- events: sleep until another thread makes a condition true ----
+ *
+ * The space-wait handshake, for any condition. The waiter reads the event
+ * word, announces itself in *sleepers and then tests the condition; the
+ * waker makes the condition true and then reads *sleepers. All four are
+ * seq_cst (the condition's loads in ready() and the waker's change too):
+ * in their single order either the waiter's test comes after the change
+ * (it sees it and does not sleep) or the waker's read comes after the
+ * announcement (it sees the sleeper, bumps the event and wakes; the
+ * waiter read the event before announcing, so a futex wait that has not
+ * begun returns at once). Users: a late on_done caller waiting for a
+ * future's callback turn (callbacks.c) and a completion queue's takers
+ * (completion.c). */
+
+int crew_event_wait(_Atomic uint32_t *event, _Atomic uint32_t *sleepers,
+                    int (*ready)(void *ctx), void *ctx, const struct timespec *abstime)
+{
+    /* SeqCst, both: read before announcing, announce before testing. */
+    uint32_t e = atomic_load_explicit(event, memory_order_seq_cst);
+    atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
+    int rc = 0;
+    if (!ready(ctx))
+        rc = abstime != NULL ? crew_futex_wait_abs_realtime(event, e, abstime)
+                             : crew_futex_wait(event, e, NULL);
+    /* Relaxed would do (an extra wake is harmless); seq_cst keeps the
+     * count's order simple to state. */
+    atomic_fetch_sub_explicit(sleepers, 1, memory_order_seq_cst);
+    return rc == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+void crew_event_signal(_Atomic uint32_t *event, _Atomic uint32_t *sleepers, int n)
+{
+    /* The caller made the condition true with a seq_cst operation just
+     * before; this seq_cst load is the waker's half of the handshake. The
+     * object holding the words must stay alive until we return: every
+     * caller holds a reference on it. */
+    if (atomic_load_explicit(sleepers, memory_order_seq_cst) > 0) {
+        /* SeqCst: ordered after the announcement we just read. */
+        atomic_fetch_add_explicit(event, 1, memory_order_seq_cst);
+        crew_futex_wake(event, n);
+    }
+}
+
+/* ---- tallies: sleep until a count of notifications reaches a target ----
+ *
+ * wait_any: each future that completes adds one to the waiter's tally,
+ * and the addition that reaches the target (1) wakes it. The
+ * futex compares the tally with the value the waiter read atomically with
+ * putting it to sleep, so an addition after that read makes the wait
+ * return at once (and the waiter reads again); one before it is seen by
+ * the read. Only the addition that reaches the target makes a system
+ * call. The notifier holds a reference on the tally's block until it has
+ * woken the waiter. */
+
+int crew_tally_wait(_Atomic uint32_t *tally, uint32_t target, const struct timespec *abstime)
+{
+    for (;;) {
+        /* Acquire: pairs with the notifiers' release additions (one
+         * release sequence of RMWs), so what each notifier saw (its future
+         * final) is visible once the target is read. */
+        uint32_t v = atomic_load_explicit(tally, memory_order_acquire);
+        if (v >= target)
+            return 0;
+        int rc = abstime != NULL ? crew_futex_wait_abs_realtime(tally, v, abstime)
+                                 : crew_futex_wait(tally, v, NULL);
+        if (rc == ETIMEDOUT)
+            return atomic_load_explicit(tally, memory_order_acquire) >= target ? 0 : ETIMEDOUT;
+    }
+}
+
+void crew_tally_add(_Atomic uint32_t *tally, uint32_t n, uint32_t target)
+{
+    /* Release: publishes the notifier's view (its future final). */
+    uint32_t old = atomic_fetch_add_explicit(tally, n, memory_order_release);
+    if (old < target && old + n >= target)
+        crew_futex_wake(tally, INT_MAX);
 }
