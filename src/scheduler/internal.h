@@ -10,6 +10,7 @@
  *   worker.c    the worker loop, stealing, floors, batches
  *   forkjoin.c  spawn/sync slow paths, stolen spawns, leapfrogging
  *   record.c, executor.c, group.c   detached tasks (record.h)
+ *   serial.c    serial queues (their tasks are records; record.h)
  *   lifecycle.c the pool's life (create, shutdown, destroy, stats)
  *
  * Where a lower layer calls a higher one, it is through a job's `finish`
@@ -49,7 +50,10 @@ enum {
 
 /* crew_job_.flags of detached jobs. */
 enum {
-    CREW_JOB_NOCANCEL = 1u << 0, /* crew_run's root task: always runs */
+    CREW_JOB_NOCANCEL = 1u << 0, /* crew_run's root, a serial queue's drain: always runs */
+    CREW_JOB_SERIAL = 1u << 1,   /* a serial queue's task: only its queue's drain runs it */
+    CREW_JOB_OUTSIDE = 1u << 2,  /* a serial task accepted from outside the pool */
+    CREW_JOB_MARKER = 1u << 3,   /* crew_serial_wait's place in its queue (serial.c) */
 };
 
 typedef struct crew_worker crew_worker;
@@ -102,6 +106,10 @@ struct crew_worker {
     _Alignas(64) _Atomic int64_t floor;
     crew_batch batch;
     crew_trace_buf trace; /* owner only; used when the pool traces */
+    /* The serial queues whose drains run on this worker now, innermost
+     * first (serial.c; owner only): a wait for one of them here would
+     * wait for itself. */
+    struct crew_serial_frame *serial_frames;
     pthread_t thread;
     int started;
 };
@@ -127,6 +135,11 @@ struct crew_pool {
     _Atomic int quiet_waiters;
     _Atomic uint64_t drained; /* cancelled by shutdown's drain */
 
+    /* Serial-queue tasks accepted from outside threads (serial.c): a
+     * seq_cst RMW before the poster looks at the closed flag, so shutdown's
+     * quiet test sees every outside serial task the close did not refuse. */
+    _Alignas(64) _Atomic uint64_t serial_accepted;
+
     /* Bounded queue: tasks in the injector; producers wait on space_event. */
     _Alignas(64) _Atomic int64_t queued;
     _Atomic uint32_t space_event;
@@ -136,6 +149,9 @@ struct crew_pool {
     uint64_t trace_origin; /* the pool's creation, in trace time */
 
     _Alignas(64) _Atomic int stopping; /* destroy: workers exit when quiet */
+    /* Shutdown with cancel_pending was called: serial drains cancel the
+     * outside tasks they have not started (set before the close). */
+    _Atomic int serial_cancel;
     pthread_mutex_t lifecycle; /* shutdown/destroy only: never on a hot path */
 };
 
@@ -234,9 +250,17 @@ void crew_state_wake(_Atomic uint32_t *state, _Atomic uint32_t *waiters);
  * dropping it to 0 wakes every waiter (1 if this drop did). */
 void crew_count_wait(_Atomic uint32_t *count, long ns);
 int crew_count_drop(_Atomic uint32_t *count);
-/* A flag (crew_run): sleep until set; set wakes the waiter. */
+/* A flag (crew_run, a serial queue's wait marker): sleep until set; set
+ * wakes the waiter. */
 void crew_flag_wait(_Atomic uint32_t *flag);
 void crew_flag_set(_Atomic uint32_t *flag);
+/* A serial queue's pending word (serial.c): a count in the low 31 bits
+ * and CREW_PENDING_WAITER. Sleep until the count is 0 (destroy); the RMW
+ * that brings it to 0 returns the old word, and if it had the waiter bit
+ * its caller wakes the waiter (using only the word's address). */
+#define CREW_PENDING_WAITER (1u << 31)
+void crew_pending_wait(_Atomic uint32_t *pending);
+void crew_pending_wake(_Atomic uint32_t *pending);
 
 /* ------------------------------------------------------------------ */
 /* worker.c: the worker loop, stealing, floors, batches                */
@@ -297,6 +321,12 @@ void crew_records_drop_pool(crew_pool *pool);
 int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external);
 /* Shutdown with cancel_pending: an injected item that will not run. */
 void crew_cancel_injected(crew_pool *pool, const crew_inj_item *item);
+/* Queues a job whose tasks the pool has already accepted and counted (a
+ * serial queue's drain, flagged NOCANCEL) on the injection queue, behind
+ * the pool's other work: past queue_limit, and even when the queue is
+ * closed (the pool is not quiet while those tasks are pending, so its
+ * workers are there to run it). 0 or ENOMEM (no segment). */
+int crew_enqueue_accepted(crew_pool *pool, crew_job_ *job);
 
 /* ------------------------------------------------------------------ */
 /* lifecycle.c: the pool's accounting                                  */

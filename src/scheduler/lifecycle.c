@@ -37,7 +37,8 @@ void crew_count_completed(crew_pool *pool, crew_worker *w)
 
 static uint64_t accepted_total(crew_pool *pool)
 {
-    uint64_t n = crew_injector_pushed(&pool->inj);
+    uint64_t n = crew_injector_pushed(&pool->inj) +
+                 atomic_load_explicit(&pool->serial_accepted, memory_order_seq_cst);
     for (unsigned i = 0; i < pool->nworkers; i++)
         n += atomic_load_explicit(&pool->workers[i]->stats.internal_accepted,
                                   memory_order_seq_cst);
@@ -283,6 +284,11 @@ int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
     if (crew_own_worker(pool) != NULL)
         return EDEADLK;
     pthread_mutex_lock(&pool->lifecycle);
+    /* Serial queues' drains cancel the outside tasks they have not
+     * started from now on. Before the close: a task that saw the queue
+     * closed (crew_post's ESHUTDOWN) also sees this. */
+    if (cancel_pending)
+        atomic_store_explicit(&pool->serial_cancel, 1, memory_order_seq_cst);
     /* Close: outside submits from now on fail ESHUTDOWN. One claimed
      * before the close is accepted, counted, and in the queue. */
     crew_injector_close(&pool->inj);

@@ -77,6 +77,7 @@ static crew_record *record_alloc(crew_pool *pool, crew_fn fn, void *arg, crew_re
     r->pool = pool;
     r->group = NULL;
     r->group_next = NULL;
+    r->serial = NULL;
     r->home = home;
     /* Futures and group tasks may be dropped after the pool is gone (a
      * future released late, a group destroyed after its pool): they keep

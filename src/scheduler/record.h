@@ -26,6 +26,12 @@ typedef enum crew_record_kind {
 
 typedef struct crew_records crew_records;
 
+/* A serial queue's task list is an intrusive MPSC list of these links,
+ * one in each of its records (serial.c). */
+typedef struct crew_serial_link {
+    struct crew_serial_link *_Atomic next;
+} crew_serial_link;
+
 typedef struct crew_record {
     crew_job_ job; /* first: queues hold &job */
     _Atomic uint32_t refs;
@@ -35,6 +41,8 @@ typedef struct crew_record {
     crew_group *group; /* CREW_RECORD_GROUP */
     crew_records *home;
     struct crew_record *group_next; /* the group's list (CREW_RECORD_GROUP) */
+    struct crew_serial *serial;     /* its serial queue (CREW_JOB_SERIAL) */
+    crew_serial_link serial_link;   /* its place in that queue's list */
 } crew_record;
 
 /* A record for fn(arg), its references counted for its kind, its finish
@@ -61,5 +69,13 @@ int crew_record_sleep(crew_record *r, long ns, const struct timespec *abstime);
 
 /* group.c: one of the group's tasks finished or was cancelled. */
 void crew_group_task_done(crew_group *g);
+
+/* serial.c: the tasks a busy serial queue runs before its drain yields
+ * its worker (goes to the back of the injection queue). */
+#define CREW_SERIAL_TURN 64
+/* serial.c: whether the calling thread is running a task of s, lower on
+ * its stack (so that waiting for s's later tasks would wait for itself).
+ * Compares addresses only: s may be gone. */
+int crew_serial_running_here(const struct crew_serial *s);
 
 #endif
