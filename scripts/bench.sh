@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The README's main command: installs what is missing, builds crew in
 # release mode, and runs crew's benchmark report: crew raced against its
-# sequential twins, raw threads, a mutex+condvar pool, OpenMP, oneTBB and
-# libuv's thread pool (the peers, installed here: g++ for oneTBB's C++), with
+# sequential twins, raw threads, a mutex+condvar pool, OpenMP, oneTBB,
+# libuv's thread pool and Boost.Asio's strands (the peers, installed here:
+# g++ for the C++ of oneTBB and Asio), with
 # results.csv, results.md and SVG plots written to bench-report/ (or the
 # directory given with --out). Arguments go to `crew-bench report`
 # (for example --quick for a one-minute smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-crew_ensure_packages "${CREW_BUILD_PACKAGES[@]}" g++ libtbb-dev libuv1-dev
+crew_ensure_packages "${CREW_BUILD_PACKAGES[@]}" g++ libtbb-dev libuv1-dev libboost-dev
 
 dir=build/bench
 if [ ! -d "$dir" ]; then

@@ -13,6 +13,9 @@ controls=(
 if [ -f tests/pool/cases_pool.c ]; then
     controls+=("pool_aba_version:test_pool:pool/*")
 fi
+if [ -f tests/serial/cases_serial.c ]; then
+    controls+=("serial_leave_cas:test_serial:serial/posts_racing_a_queue_going_idle_are_never_lost")
+fi
 
 status=0
 for entry in "${controls[@]}"; do

@@ -53,7 +53,6 @@ enum {
     CREW_JOB_NOCANCEL = 1u << 0, /* crew_run's root, a serial queue's drain: always runs */
     CREW_JOB_SERIAL = 1u << 1,   /* a serial queue's task: only its queue's drain runs it */
     CREW_JOB_OUTSIDE = 1u << 2,  /* a serial task accepted from outside the pool */
-    CREW_JOB_MARKER = 1u << 3,   /* crew_serial_wait's place in its queue (serial.c) */
 };
 
 typedef struct crew_worker crew_worker;
@@ -119,6 +118,7 @@ struct crew_pool {
     unsigned nworkers;
     crew_worker **workers;
     struct crew_records *records; /* detached job records (futures, posts) */
+    struct crew_objpool *serial_nodes; /* serial queues' posted tasks (serial.c) */
 
     crew_injector inj;
 
@@ -254,13 +254,6 @@ int crew_count_drop(_Atomic uint32_t *count);
  * wakes the waiter. */
 void crew_flag_wait(_Atomic uint32_t *flag);
 void crew_flag_set(_Atomic uint32_t *flag);
-/* A serial queue's pending word (serial.c): a count in the low 31 bits
- * and CREW_PENDING_WAITER. Sleep until the count is 0 (destroy); the RMW
- * that brings it to 0 returns the old word, and if it had the waiter bit
- * its caller wakes the waiter (using only the word's address). */
-#define CREW_PENDING_WAITER (1u << 31)
-void crew_pending_wait(_Atomic uint32_t *pending);
-void crew_pending_wake(_Atomic uint32_t *pending);
 
 /* ------------------------------------------------------------------ */
 /* worker.c: the worker loop, stealing, floors, batches                */
@@ -327,6 +320,11 @@ void crew_cancel_injected(crew_pool *pool, const crew_inj_item *item);
  * closed (the pool is not quiet while those tasks are pending, so its
  * workers are there to run it). 0 or ENOMEM (no segment). */
 int crew_enqueue_accepted(crew_pool *pool, crew_job_ *job);
+
+/* serial.c: the pool's store of serial-queue nodes (a posted task each):
+ * an object pool with a cache per worker and no idle limit (NULL: ENOMEM),
+ * destroyed with the pool once every task is done. */
+struct crew_objpool *crew_serial_nodes_create(unsigned nworkers);
 
 /* ------------------------------------------------------------------ */
 /* lifecycle.c: the pool's accounting                                  */

@@ -17,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/thread.h"
+#include "pool/objpool.h"
 
 #define DEFAULT_SPIN_US 100
 
@@ -132,6 +133,8 @@ static void free_pool(crew_pool *pool)
         crew_injector_destroy(&pool->inj);
     if (pool->records != NULL)
         crew_records_drop_pool(pool);
+    if (pool->serial_nodes != NULL)
+        crew_objpool_destroy(pool->serial_nodes);
     pthread_mutex_destroy(&pool->lifecycle);
     free(pool->trace_path);
     free(pool);
@@ -210,7 +213,10 @@ static int pool_alloc_parts(crew_pool *pool, const char *trace)
             return ENOMEM;
     }
     pool->records = crew_records_create(pool->nworkers);
-    return pool->records == NULL ? ENOMEM : 0;
+    if (pool->records == NULL)
+        return ENOMEM;
+    pool->serial_nodes = crew_serial_nodes_create(pool->nworkers);
+    return pool->serial_nodes == NULL ? ENOMEM : 0;
 }
 
 crew_pool *crew_pool_create(const crew_config *cfg)

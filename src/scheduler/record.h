@@ -26,10 +26,12 @@ typedef enum crew_record_kind {
 
 typedef struct crew_records crew_records;
 
-/* A serial queue's task list is an intrusive MPSC list of these links,
- * one in each of its records (serial.c). */
+/* A serial queue's task list is an intrusive MPSC list of these links
+ * (serial.c): in a submitted task's record, in a posted task's node, in a
+ * wait's marker; `kind` says which. */
 typedef struct crew_serial_link {
     struct crew_serial_link *_Atomic next;
+    uint32_t kind;
 } crew_serial_link;
 
 typedef struct crew_record {

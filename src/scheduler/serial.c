@@ -3,37 +3,39 @@
  * accepted, on the pool's workers. docs/scheduler.md, "Serial queues", is
  * the design; this comment is its summary.
  *
- * A queue is an intrusive list of task records (Vyukov's node-based MPSC
- * queue, with a stub link so that it is never empty), a pending count and
- * one drain job. A post counts its task in `pending`, then links its
- * record; the post that moves `pending` from 0 queues the drain on the
- * pool. The drain runs on a worker, takes the records oldest first and
- * runs them one at a time, and subtracts what it ran from `pending`; the
- * subtraction that brings it to 0 ends the drain. Every change of
- * `pending` is an RMW, so they are one modification order: a post's
- * increment and the drain's last decrement see each other one way round
- * (the post finds 0 and starts a drain, or the drain finds the post's
- * count and goes on), which makes one drain per busy queue, and none for
- * an empty one. A drain that has run CREW_SERIAL_TURN tasks and sees more
- * pending queues itself again at the back of the injection queue and
+ * A queue is an intrusive list of tasks (Vyukov's MPSC list: a producer
+ * exchanges the tail, then links its predecessor to itself; a posted task
+ * is a small node, a submitted one is its future's record) and one drain
+ * job. The tail is also the queue's state: NULL when idle. A post whose
+ * exchange reads NULL found the queue idle and queues the drain, which
+ * runs on a worker, takes the tasks oldest first, one at a time, and,
+ * when the newest task it took has no successor, leaves with a CAS of the
+ * tail from that task back to NULL. The exchanges and that CAS are RMWs
+ * on one word, so they are one modification order: a post either comes
+ * before the CAS (the CAS fails, and the drain waits for the post's link
+ * and goes on) or after it (the post reads NULL and starts the next
+ * drain). So a queue with tasks has exactly one drain, queued or running,
+ * and an empty queue has none. A drain that has taken CREW_SERIAL_TURN
+ * tasks queues itself again at the back of the injection queue and
  * returns: a busy queue yields its worker every 64 tasks.
  *
- * Progress. Linking is wait-free for producers: an exchange and a store,
- * and no producer ever waits for another or for the drain. A post as a
- * whole is lock-free as its parts are: the record comes from the object
- * pool (lock-free), and the post that starts a drain pushes it on the
- * injection queue (lock-free outside the segment-install window that
- * injector.h describes). The drain is the one that can wait: a producer
- * between its count and its link holds back its record and all linked
- * after it; the drain spins, then yields, then gives its worker back and
- * looks again later. That window is three instructions long.
+ * Progress. A post's list step is wait-free: an exchange and a store, and
+ * no producer ever waits for another or for the drain. A post as a whole
+ * is lock-free as its parts are: the node or record comes from an object
+ * pool (lock-free), and the post that finds the queue idle pushes the
+ * drain on the injection queue (lock-free outside the segment-install
+ * window that injector.h describes). The drain is the one that can wait:
+ * a producer between its exchange and its link holds back its task and
+ * all linked after it; the drain spins, then yields, then gives its
+ * worker back and looks again later. That window is one store long.
  *
  * Accounting (docs/scheduler.md, "Accounting for shutdown"): every serial
  * task is a detached task of the pool, counted as accepted (an inside
  * post: the worker's internal_accepted; an outside post: the pool's
- * serial_accepted) and as completed when it runs or is cancelled; each
- * queuing of a drain is a detached job of its own (counted by the queue
- * it goes on) and completes when the drain returns.
+ * serial_accepted) and as completed once it has run or been cancelled and
+ * its node is back in the store; each queuing of a drain is a detached job
+ * of its own (counted by the queue it goes on) and completes when the
+ * drain returns.
  */
 #include "scheduler/record.h"
 
@@ -47,30 +49,24 @@
 
 #include "common/alloc.h"
 #include "common/port.h"
+#include "pool/objpool.h"
 
-/* pending's count bits (the top bit is destroy's waiter flag). */
-#define PENDING_COUNT (CREW_PENDING_WAITER - 1u)
-/* A post that finds this many tasks pending fails ENOMEM: the count must
- * not reach the waiter bit (a billion records would be 100 GiB anyway). */
-#define PENDING_MAX (1u << 30)
-
-/* How long the drain waits for a producer between its count and its link
- * before it gives its worker back: spins, then sched_yield calls. */
+/* How long the drain waits for a producer between its exchange and its
+ * link before it gives its worker back: spins, then sched_yield calls. */
 #define LINK_SPINS 64
 #define LINK_YIELDS 64
 
 struct crew_serial {
     crew_pool *pool;
-    /* Producers' line: the newest link (exchanged by every post) and the
-     * count of accepted, unfinished tasks and markers, with destroy's
-     * waiter bit (incremented by every post, decremented by the drain). */
+    /* Producers' line: the newest task, or NULL when the queue is idle
+     * (exchanged by every post; the drain's leaving CAS sets NULL). */
     _Alignas(64) crew_serial_link *_Atomic tail;
-    _Atomic uint32_t pending;
-    /* The drain's (one at a time, handed from one to the next through
-     * `pending` and the pool's queues): the oldest link not taken yet, the
-     * stub, and the job itself. */
+    /* The drain's, one at a time (handed from one to the next through
+     * the tail and the pool's queues): where the next turn starts, and
+     * whether that task was taken already (a drain that gave its worker
+     * back while waiting for a link); and the job itself. */
     _Alignas(64) crew_serial_link *head;
-    crew_serial_link stub;
+    int head_taken;
     crew_job_ drain;
 };
 
@@ -81,10 +77,21 @@ typedef struct crew_serial_frame {
     struct crew_serial_frame *outer;
 } crew_serial_frame;
 
-/* crew_serial_wait's place in the queue, on the waiter's stack: of the
- * record, only job.flags and serial_link are used. */
+/* What holds a link (crew_serial_link.kind). */
+enum { LINK_POST, LINK_RECORD, LINK_MARKER };
+
+/* A posted task: no future, so no record (a record's references, state
+ * and waiters are for futures). From the pool's node store. */
+typedef struct serial_node {
+    crew_serial_link link; /* first */
+    crew_fn fn;
+    void *arg;
+    int outside; /* accepted from outside the pool */
+} serial_node;
+
+/* crew_serial_wait's place in the queue, on the waiter's stack. */
 typedef struct serial_marker {
-    crew_record rec; /* first: the drain finds the marker from the record */
+    crew_serial_link link; /* first */
     _Atomic uint32_t passed;
 } serial_marker;
 
@@ -93,95 +100,92 @@ static crew_record *record_of(crew_serial_link *n)
     return (crew_record *)(void *)((char *)n - offsetof(crew_record, serial_link));
 }
 
+/* ---- the node store ----
+ *
+ * No idle limit: a node released goes back to the releasing worker's
+ * cache (spilling half of a full cache to the shared stack with one CAS),
+ * so a steady stream of posts allocates nothing; the store's memory is
+ * bounded by the largest backlog of posted serial tasks the pool has had
+ * (as the injection queue's segments are), and goes at the pool's destroy.
+ * (The records' pool keeps at most 4,096 idle: a backlog deeper than that
+ * freed and allocated a record per task, half the time of a post.) */
+
+struct crew_objpool *crew_serial_nodes_create(unsigned nworkers)
+{
+    crew_objpool_config cfg = {.obj_size = sizeof(serial_node), .max_idle = 0};
+    return crew_objpool_create_slots(&cfg, nworkers);
+}
+
+/* The caller's slot in the node store: its worker index on a worker of
+ * the pool, else the shared stack (an outside thread's cache would strand
+ * nodes when the thread ends). */
+static unsigned node_slot(crew_worker *w)
+{
+    return w != NULL ? w->index : CREW_OBJPOOL_SHARED;
+}
+
 /* ---- the list ---- */
 
-/* Any number of producers at once: links n as the newest. Wait-free.
- * Between the exchange and the store, n (and whatever is linked after it)
- * cannot be reached by the drain yet. */
-static void list_push(crew_serial *s, crew_serial_link *n)
+/* Any number of producers at once: links n as the newest task. Wait-free.
+ * 1 if the queue was idle: then n is the drain's head, and the caller must
+ * start the drain (or take n back out, crew_serial_wait). */
+static int list_push(crew_serial *s, crew_serial_link *n)
 {
     /* Relaxed: published by the exchange's release below. */
     atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
-    /* AcqRel. Release: the producer that links after n, and writes
-     * n->next, does so after our NULL store. Acquire: likewise, our store
-     * into prev->next below comes after prev's producer's NULL store. */
+    /* AcqRel. Release: the producer that links after n (it writes
+     * n->next) does so after our NULL store. Acquire: our store into
+     * prev->next comes after prev's producer's NULL store; and reading
+     * NULL, we come after the CAS that left the queue idle (release), so
+     * after everything the last drain did, its writes to head included. */
     crew_serial_link *prev = atomic_exchange_explicit(&s->tail, n, memory_order_acq_rel);
-    /* Release: the drain that loads this link (acquire) sees the record
+    if (prev == NULL) {
+        s->head = n;
+        s->head_taken = 0;
+        return 1;
+    }
+    /* Release: the drain that loads this link (acquire) sees the task
      * behind n, written before the post. */
     atomic_store_explicit(&prev->next, n, memory_order_release);
+    return 0;
 }
 
-/* The drain only: the oldest linked task, or NULL when none can be
- * reached (the list is empty, or a producer is between its exchange and
- * its link). A link returned is out of the list for good: its successor
- * was linked (or the stub put behind it), so nobody writes it again, and
- * its record may be recycled (or, for a marker, its stack frame end). */
-static crew_serial_link *list_pop(crew_serial *s)
+/* The drain, or crew_serial_wait backing out: if n, which the caller
+ * holds, is still the newest task, leave the queue idle: 1. */
+static int list_leave(crew_serial *s, crew_serial_link *n)
 {
-    crew_serial_link *head = s->head;
-    /* Acquire (every load of a link): pairs with list_push's linking
-     * store, so the record behind the link is visible. */
-    crew_serial_link *next = atomic_load_explicit(&head->next, memory_order_acquire);
-    if (head == &s->stub) {
-        if (next == NULL)
-            return NULL;
-        s->head = head = next;
-        next = atomic_load_explicit(&head->next, memory_order_acquire);
-    }
-    if (next != NULL) {
-        s->head = next;
-        return head;
-    }
-    /* head is the newest linked task. Unless it is also the tail (then a
-     * producer has exchanged the tail and not linked yet: wait for it),
-     * put the stub behind it so that it can leave the list. Relaxed: a
-     * stale tail can only be one a producer's exchange has since
-     * replaced, and pushing the stub is right then too (its exchange reads
-     * the newest tail); a tail older than our own last push of the stub
-     * cannot be read (coherence: that push happens before this load, on
-     * this drain or through the hand-off to it), so the stub is never
-     * pushed while it is in the list. */
-    if (atomic_load_explicit(&s->tail, memory_order_relaxed) != head)
-        return NULL;
-    list_push(s, &s->stub);
-    next = atomic_load_explicit(&head->next, memory_order_acquire);
-    if (next == NULL)
-        return NULL; /* a producer came in between: its link is on its way */
-    s->head = next;
-    return head;
+#ifdef CREW_NEGATIVE_CONTROL_SERIAL_LEAVE_CAS
+    /* Broken on purpose: a blind store. A post that exchanged the tail
+     * after n is overwritten: its task is never run, and the next post
+     * starts a drain of its own. */
+    atomic_store_explicit(&s->tail, NULL, memory_order_release);
+    (void)n;
+    return 1;
+#endif
+    crew_serial_link *expect = n;
+    /* Release: everything this drain did (its tasks' effects, its head)
+     * happens before the post that reads the NULL and starts the next
+     * drain, and before crew_serial_wait's test of the tail. No ABA: n is
+     * the caller's until after this, so no other task has its address.
+     * Relaxed on failure: a producer exchanged the tail after n, and the
+     * link load that follows acquires its task. */
+    return atomic_compare_exchange_strong_explicit(&s->tail, &expect, NULL,
+                                                   memory_order_release,
+                                                   memory_order_relaxed);
 }
 
 /* ---- the drain ---- */
 
-/* Subtracts n finished tasks from pending: 1 if that emptied the queue.
- * Then the drain is over and s may be freed at once (destroy): the caller
- * must not touch it. */
-static int settle(crew_serial *s, uint32_t n)
-{
-    /* Release: the tasks' effects happen before what reads this count: a
-     * post that finds 0 (it starts the next drain, which so sees this
-     * one's head and stub too), destroy's wait, crew_serial_wait's test. */
-    uint32_t old = atomic_fetch_sub_explicit(&s->pending, n, memory_order_release);
-    if ((old & PENDING_COUNT) != n)
-        return 0;
-    if (old & CREW_PENDING_WAITER)
-        crew_pending_wake(&s->pending); /* the address only (sleep.c) */
-    return 1;
-}
-
-/* Shutdown with cancel_pending: a task posted from outside that has not
- * started will not run (unless crew_future_cancel got there first). */
+/* Shutdown with cancel_pending: a task submitted from outside that has
+ * not started will not run (unless crew_future_cancel got there first). */
 static void cancel_for_shutdown(crew_pool *pool, crew_record *r, crew_worker *w)
 {
     /* AcqRel, as crew_future_cancel's CAS: whoever leaves PENDING owns
      * the record's fate. */
     uint32_t expect = CREW_JOB_PENDING;
     if (__atomic_compare_exchange_n(&r->job.state, &expect, CREW_JOB_CANCELLED, 0,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        if (r->kind == CREW_RECORD_POST && pool->cfg.on_cancel != NULL)
-            pool->cfg.on_cancel(r->job.fn, r->job.arg, pool->cfg.ctx);
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         crew_record_finalize(r, CREW_JOB_CANCELLED);
-    }
     crew_count_completed(pool, w);
 }
 
@@ -195,33 +199,70 @@ static void run_without_worker(crew_record *r)
     crew_count_completed(r->pool, NULL);
 }
 
-/* One record taken from the list: a marker is passed, a task runs or is
- * dropped as cancelled. */
+/* Whether shutdown with cancel_pending was called. Relaxed: shutdown's
+ * store comes before its close, and a thread that saw the close happens
+ * after the store, so it sees the flag (coherence); a drain that is
+ * already past this test for a task runs it, as shutdown leaves a batch a
+ * worker holds (best effort for the task starting now, exactly once
+ * either way). */
+static int cancelling(crew_pool *pool)
+{
+    return atomic_load_explicit(&pool->serial_cancel, memory_order_relaxed);
+}
+
+/* Runs (or cancels) the task of a link, whose successor is not known yet:
+ * the link itself stays the drain's until leave_one. */
 static void take_one(crew_pool *pool, crew_serial_link *n, crew_worker *w)
 {
-    crew_record *r = record_of(n);
-    uint32_t flags = r->job.flags;
-    if (flags & CREW_JOB_MARKER) {
+    if (n->kind == LINK_POST) {
+        /* Nobody else can touch a post's node (no future; the drain is
+         * shutdown's only canceller): no claim, no state. */
+        serial_node *t = (serial_node *)(void *)n;
+        if (t->outside && cancelling(pool)) {
+            if (pool->cfg.on_cancel != NULL)
+                pool->cfg.on_cancel(t->fn, t->arg, pool->cfg.ctx);
+        } else {
+            if (w != NULL)
+                crew_stat_add(&w->stats.tasks_run, 1);
+            t->fn(t->arg);
+        }
+    } else if (n->kind == LINK_RECORD) {
+        /* A future may have cancelled it, or may cancel it now: the claim
+         * out of PENDING decides. The record counts itself completed: its
+         * home outlives the pool. */
+        crew_record *r = record_of(n);
+        if ((r->job.flags & CREW_JOB_OUTSIDE) && cancelling(pool))
+            cancel_for_shutdown(pool, r, w);
+        else if (!crew_record_claim(r))
+            crew_count_completed(pool, w); /* cancelled by crew_future_cancel */
+        else if (w != NULL)
+            crew_record_run_claimed(r, w); /* its own leapfrog floor, counted */
+        else
+            run_without_worker(r);
+    }
+    /* A marker has no task: it is passed in leave_one. */
+}
+
+/* The link's successor is known, or the queue was left idle after it:
+ * nobody writes the link again, so it goes back. A post counts as
+ * completed only now, with its node in the store: once every task has
+ * completed, the pool (and the store) may be destroyed. */
+static void leave_one(crew_pool *pool, crew_serial_link *n, crew_worker *w)
+{
+    switch (n->kind) {
+    case LINK_POST:
+        crew_objpool_release_at(pool->serial_nodes, node_slot(w), n);
+        crew_count_completed(pool, w);
+        break;
+    case LINK_RECORD:
+        crew_record_unref(record_of(n));
+        break;
+    default: /* LINK_MARKER */
         /* Its waiter may return at once, and the marker (on its stack)
          * be gone: crew_flag_set uses only the address after its store. */
-        crew_flag_set(&((serial_marker *)(void *)r)->passed);
-        return;
+        crew_flag_set(&((serial_marker *)(void *)n)->passed);
+        break;
     }
-    /* Relaxed: shutdown's store comes before its close, and a thread
-     * that saw the close happens after the store, so it sees the flag
-     * (coherence); a drain that is already past this test for a task
-     * runs it, as shutdown leaves a batch a worker holds (best effort for
-     * the task starting now, exactly-once either way). */
-    if ((flags & CREW_JOB_OUTSIDE) &&
-        atomic_load_explicit(&pool->serial_cancel, memory_order_relaxed))
-        cancel_for_shutdown(pool, r, w);
-    else if (!crew_record_claim(r))
-        crew_count_completed(pool, w); /* cancelled by crew_future_cancel */
-    else if (w != NULL)
-        crew_record_run_claimed(r, w); /* its own leapfrog floor, counted */
-    else
-        run_without_worker(r);
-    crew_record_unref(r);
 }
 
 /* The drain job's handler: called once by whoever dequeued it, a worker,
@@ -236,52 +277,63 @@ static void serial_drain(crew_job_ *job, void *worker)
         frame.outer = w->serial_frames;
         w->serial_frames = &frame;
     }
-    uint32_t done = 0;   /* taken, not yet subtracted from pending */
-    unsigned turn = 0;   /* taken in this turn */
-    unsigned waits = 0;  /* looks that found a counted task not linked yet */
+    crew_serial_link *n = s->head;
+    int taken = s->head_taken;
+    unsigned turn = 0;  /* tasks taken in this turn */
+    unsigned waits = 0; /* looks for a link that was not there yet */
     for (;;) {
-        crew_serial_link *n = list_pop(s);
-        if (n != NULL) {
+        if (!taken) {
             take_one(pool, n, w);
-            done++;
-            waits = 0;
-            if (++turn < CREW_SERIAL_TURN || w == NULL)
-                continue;
-            /* A full turn: give the worker back if more is pending. */
-            if (settle(s, done))
+            taken = 1;
+            turn++;
+        }
+        /* Acquire: pairs with list_push's linking store. */
+        crew_serial_link *next = atomic_load_explicit(&n->next, memory_order_acquire);
+        if (next == NULL) {
+            if (list_leave(s, n)) {
+                /* Idle. s may be freed from now on (destroy): not a
+                 * word of it is touched again. */
+                leave_one(pool, n, w);
                 break;
-            done = 0;
-            turn = 0;
+            }
+            /* A producer has exchanged the tail after n and not linked
+             * yet. Wait a little, then give the worker back and come
+             * again later (n stays the head, taken). */
+            if (++waits <= LINK_SPINS) {
+                crew_spin_hint();
+            } else if (waits <= LINK_SPINS + LINK_YIELDS || w == NULL) {
+                sched_yield();
+            } else {
+                s->head = n;
+                s->head_taken = 1;
+                if (crew_enqueue_accepted(pool, job) == 0)
+                    break; /* another drain has s now */
+                waits = LINK_SPINS; /* no memory: keep yielding */
+            }
+            continue;
+        }
+        waits = 0;
+        /* The next task's line comes from its producer's core: start
+         * fetching it while this link goes back. */
+        __builtin_prefetch(next);
+        leave_one(pool, n, w);
+        n = next;
+        taken = 0;
+        if (turn >= CREW_SERIAL_TURN && w != NULL) {
+            /* A full turn, and more to do: to the back of the line. */
+            s->head = n;
+            s->head_taken = 0;
             if (crew_enqueue_accepted(pool, job) == 0)
-                break;
-            continue; /* no memory to queue it again: go on here */
-        }
-        if (done > 0) {
-            if (settle(s, done))
-                break;
-            done = 0;
-        }
-        /* A task is counted and not linked yet: its producer is between
-         * its count and its link. Wait a little, then give the worker
-         * back and come again later. */
-        if (++waits <= LINK_SPINS) {
-            crew_spin_hint();
-        } else if (waits <= LINK_SPINS + LINK_YIELDS || w == NULL) {
-            sched_yield();
-        } else if (crew_enqueue_accepted(pool, job) == 0) {
-            break;
-        } else {
-            waits = LINK_SPINS; /* no memory: keep yielding */
+                break; /* another drain has s now */
+            turn = 0; /* no memory to queue it again: go on here */
         }
     }
-    /* s may be gone (settle emptied it) or drained elsewhere (queued
-     * again): only the locals from here on. */
     if (w != NULL)
         w->serial_frames = frame.outer;
     crew_count_completed(pool, w);
 }
 
-/* The post that found the queue empty: queue its drain. */
+/* The queue was idle: queue its drain (its head is set). */
 static void serial_start(crew_serial *s, crew_worker *w)
 {
     crew_pool *pool = s->pool;
@@ -304,68 +356,37 @@ static void serial_start(crew_serial *s, crew_worker *w)
         nanosleep(&ts, NULL);
 }
 
-/* Counts r in pending, links it, starts the drain if the queue was empty.
- * After this r may already have run (and a post's record be recycled). */
-static void serial_enqueue(crew_serial *s, crew_record *r, crew_worker *w)
+/* Links a task, and starts the drain if the queue was idle. After this
+ * the task may already have run (and its node or record be recycled). */
+static void serial_enqueue(crew_serial *s, crew_serial_link *n, crew_worker *w)
 {
-    /* Acquire: when this reads the 0 the last drain left (release, in
-     * settle), the drain we start sees everything that drain did. The
-     * record itself is published by its link (release). */
-    uint32_t old = atomic_fetch_add_explicit(&s->pending, 1, memory_order_acquire);
-    list_push(s, &r->serial_link);
-#ifdef CREW_NEGATIVE_CONTROL_SERIAL_ONE_DRAIN
-    /* Broken on purpose: a second drain starts while the first still runs
-     * its last task, so two tasks of the queue run at once. */
-    if ((old & PENDING_COUNT) <= 1)
-#else
-    if ((old & PENDING_COUNT) == 0)
-#endif
+    if (list_push(s, n))
         serial_start(s, w);
 }
 
-/* A post or submit: the record, counted and queued, or NULL with *rc. */
-static crew_record *serial_accept(crew_serial *s, crew_fn fn, void *arg, crew_record_kind kind,
-                                  int *rc)
+/* Counts a task about to be queued as accepted by the pool: 0, or
+ * ESHUTDOWN (refused; nothing to undo). w: the caller, if one of the
+ * pool's workers. */
+static int serial_admit(crew_pool *pool, crew_worker *w)
 {
-    if (s == NULL || fn == NULL) {
-        *rc = EINVAL;
-        return NULL;
-    }
-    /* Relaxed: a bound far from the waiter bit, not an exact limit. */
-    if ((atomic_load_explicit(&s->pending, memory_order_relaxed) & PENDING_COUNT) >= PENDING_MAX) {
-        *rc = ENOMEM;
-        return NULL;
-    }
-    crew_pool *pool = s->pool;
-    crew_record *r = crew_record_new(pool, fn, arg, kind, rc);
-    if (r == NULL)
-        return NULL;
-    r->job.flags = CREW_JOB_SERIAL;
-    r->serial = s;
-    crew_worker *w = crew_own_worker(pool);
     if (w != NULL) {
         /* One of the pool's own tasks: accepted (the pool is not quiet
          * while that task runs), counted by this worker. */
         crew_stat_add(&w->stats.internal_accepted, 1);
-    } else {
-        /* Outside: count first (seq_cst RMW), then look at the closed
-         * flag (seq_cst load). Shutdown closes (seq_cst RMW) and then
-         * reads this count (seq_cst) in its quiet test. In their single
-         * order, either our load comes after the close (we refuse) or our
-         * count comes before shutdown's reads (it waits for this task). */
-        atomic_fetch_add_explicit(&pool->serial_accepted, 1, memory_order_seq_cst);
-        if (crew_injector_closed(&pool->inj)) {
-            /* Refused: a completion balances the count (accepted counts
-             * only grow: shutdown's quiet test relies on it). */
-            crew_count_completed(pool, NULL);
-            crew_record_discard(r);
-            *rc = ESHUTDOWN;
-            return NULL;
-        }
-        r->job.flags |= CREW_JOB_OUTSIDE;
+        return 0;
     }
-    serial_enqueue(s, r, w);
-    return r;
+    /* Outside: count first (seq_cst RMW), then look at the closed flag
+     * (seq_cst load). Shutdown closes (seq_cst RMW) and then reads this
+     * count (seq_cst) in its quiet test. In their single order, either our
+     * load comes after the close (we refuse) or our count comes before
+     * shutdown's reads (it waits for this task). */
+    atomic_fetch_add_explicit(&pool->serial_accepted, 1, memory_order_seq_cst);
+    if (!crew_injector_closed(&pool->inj))
+        return 0;
+    /* Refused: a completion balances the count (accepted counts only
+     * grow: shutdown's quiet test relies on it). */
+    crew_count_completed(pool, NULL);
+    return ESHUTDOWN;
 }
 
 /* ---- the API ---- */
@@ -381,10 +402,7 @@ crew_serial *crew_serial_create(crew_pool *pool)
         return NULL;
     memset(s, 0, sizeof(*s));
     s->pool = pool;
-    atomic_init(&s->stub.next, NULL);
-    atomic_init(&s->tail, &s->stub);
-    atomic_init(&s->pending, 0);
-    s->head = &s->stub;
+    atomic_init(&s->tail, NULL);
     s->drain.finish = serial_drain;
     s->drain.flags = CREW_JOB_NOCANCEL;
     return s;
@@ -392,17 +410,52 @@ crew_serial *crew_serial_create(crew_pool *pool)
 
 int crew_serial_post(crew_serial *s, crew_fn fn, void *arg)
 {
-    int rc = 0;
-    /* The record may be recycled already: only its being there counts. */
-    return serial_accept(s, fn, arg, CREW_RECORD_POST, &rc) != NULL ? 0 : rc;
+    if (s == NULL || fn == NULL)
+        return EINVAL;
+    crew_pool *pool = s->pool;
+    crew_worker *w = crew_own_worker(pool);
+    serial_node *n = crew_objpool_acquire_at(pool->serial_nodes, node_slot(w));
+    if (n == NULL)
+        return ENOMEM;
+    /* A node from another thread (the drain released it) is in that
+     * core's cache: ask for its line now, while the admission's RMW runs,
+     * rather than at the exchange below, which waits for our stores. */
+    __builtin_prefetch(n, 1);
+    int rc = serial_admit(pool, w);
+    if (rc != 0) {
+        crew_objpool_release_at(pool->serial_nodes, node_slot(w), n);
+        return rc;
+    }
+    n->link.kind = LINK_POST;
+    n->fn = fn;
+    n->arg = arg;
+    n->outside = w == NULL;
+    serial_enqueue(s, &n->link, w);
+    return 0;
 }
 
 crew_future *crew_serial_submit(crew_serial *s, crew_fn fn, void *arg)
 {
+    if (s == NULL || fn == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    crew_pool *pool = s->pool;
+    crew_worker *w = crew_own_worker(pool);
     int rc = 0;
-    crew_record *r = serial_accept(s, fn, arg, CREW_RECORD_FUTURE, &rc);
-    if (r == NULL)
+    crew_record *r = crew_record_new(pool, fn, arg, CREW_RECORD_FUTURE, &rc);
+    if (r != NULL && (rc = serial_admit(pool, w)) != 0) {
+        crew_record_discard(r);
+        r = NULL;
+    }
+    if (r == NULL) {
         errno = rc;
+        return NULL;
+    }
+    r->job.flags = CREW_JOB_SERIAL | (w == NULL ? CREW_JOB_OUTSIDE : 0);
+    r->serial = s;
+    r->serial_link.kind = LINK_RECORD;
+    serial_enqueue(s, &r->serial_link, w);
     return (crew_future *)r;
 }
 
@@ -422,23 +475,23 @@ int crew_serial_wait(crew_serial *s)
         return EINVAL;
     if (crew_serial_running_here(s))
         return EDEADLK;
-    /* Count the marker only while a drain runs (pending not 0): that
-     * drain cannot end before it has taken the marker, so the wait never
-     * has to start one. Acquire: a 0 read here comes from the last drain's
-     * release, so the tasks it ran are visible. */
-    uint32_t p = atomic_load_explicit(&s->pending, memory_order_acquire);
-    do {
-        if ((p & PENDING_COUNT) == 0)
-            return 0;
-    } while (!atomic_compare_exchange_weak_explicit(&s->pending, &p, p + 1,
-                                                    memory_order_acquire,
-                                                    memory_order_acquire));
-    /* Every task whose post returned before this call was linked before
-     * the marker, so the drain takes them first. */
+    /* Idle: every task accepted so far has run. Acquire: pairs with the
+     * leaving CAS's release, so what they wrote is visible. */
+    if (atomic_load_explicit(&s->tail, memory_order_acquire) == NULL)
+        return 0;
+    /* A marker behind every task linked so far (every task whose post
+     * returned before this call): the drain passes it after them. */
     serial_marker m;
-    m.rec.job.flags = CREW_JOB_SERIAL | CREW_JOB_MARKER;
+    m.link.kind = LINK_MARKER;
     atomic_init(&m.passed, 0);
-    list_push(s, &m.rec.serial_link);
+    if (list_push(s, &m.link)) {
+        /* The queue went idle meanwhile: all done. Take the marker back
+         * out, unless a post came in behind it; then it expects a drain,
+         * and the marker is where that drain starts. */
+        if (list_leave(s, &m.link))
+            return 0;
+        serial_start(s, crew_own_worker(s->pool));
+    }
     crew_flag_wait(&m.passed); /* acquire: the tasks' effects are ours */
     return 0;
 }
@@ -454,6 +507,9 @@ void crew_serial_destroy(crew_serial *s)
         abort();
     }
 #endif
-    crew_pending_wait(&s->pending);
+    /* With no post in flight, the wait returns once the drain has left
+     * the queue idle (a marker is passed after the leaving CAS when it is
+     * the newest task), and a drain touches nothing of s after that CAS. */
+    crew_serial_wait(s);
     free(s);
 }

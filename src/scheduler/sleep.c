@@ -11,7 +11,6 @@
  *   records (futures)      crew_state_wait / crew_state_wake
  *   counts (groups)        crew_count_wait / crew_count_drop
  *   flags (crew_run, serial-queue waits)   crew_flag_wait / crew_flag_set
- *   serial-queue destroy   crew_pending_wait / crew_pending_wake
  *
  * Every futex call may return early (spurious wake-ups, signals, a changed
  * word): every waiter here loops or returns to a caller that loops.
@@ -365,37 +364,4 @@ void crew_flag_set(_Atomic uint32_t *flag)
      * used for the wake. */
     atomic_store_explicit(flag, 1, memory_order_seq_cst);
     crew_futex_wake(flag, 1);
-}
-
-/* ---- serial queues: destroy waits for the last task ----
- *
- * A serial queue's pending word counts its accepted, unfinished tasks in
- * the low 31 bits; CREW_PENDING_WAITER is bit 31. The waiter sets the bit
- * with an RMW and sleeps while the count is not 0; the drain's RMW that
- * takes the count to 0 returns the old word and, if the bit was set,
- * wakes. Both are RMWs on one word, so they are ordered in its
- * modification order: if the drain's comes first, the waiter's fetch_or
- * returns a count of 0 and it does not sleep; if the waiter's comes first,
- * the drain sees the bit and wakes it. The futex compares the whole word,
- * so any change between the waiter's read and its sleep (the drain's RMW
- * included) makes the wait return at once. After its RMW the drain uses
- * only the word's address: the waiter may free the queue as soon as it
- * sees 0 (a futex wake on a stale address is harmless). */
-
-void crew_pending_wait(_Atomic uint32_t *pending)
-{
-    /* SeqCst RMW (acquire is what we need: the tasks' effects, released
-     * by the drain's decrement, are visible once we read 0). */
-    uint32_t v = atomic_fetch_or_explicit(pending, CREW_PENDING_WAITER, memory_order_seq_cst) |
-                 CREW_PENDING_WAITER;
-    while ((v & ~CREW_PENDING_WAITER) != 0) {
-        crew_futex_wait(pending, v, NULL);
-        /* Acquire: pairs with the drain's release decrement. */
-        v = atomic_load_explicit(pending, memory_order_acquire);
-    }
-}
-
-void crew_pending_wake(_Atomic uint32_t *pending)
-{
-    crew_futex_wake(pending, INT_MAX);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +207,79 @@ int no_two_tasks_of_one_queue_run_at_once_across_four_queues(void)
         crew_serial_destroy(mx[i].q);
     }
     CHECK(crew_pool_destroy(p) == 0);
+    return 0;
+}
+
+/* Producers that post a task or two at a time, with short gaps, keep the
+ * queue going idle and busy again: every post lands just before, during
+ * or after a drain's leaving. None may be lost (the leaving is a CAS that
+ * fails when a post came in; the negative control serial_leave_cas makes
+ * it a blind store). */
+#define ID_PRODUCERS 4
+#define ID_QUEUES 2
+
+static struct {
+    crew_serial *q[ID_QUEUES];
+    long count[ID_QUEUES]; /* plain: each queue's tasks only */
+    long per_producer;
+} idl;
+
+static void *idl_task(void *arg)
+{
+    idl.count[PI(arg)]++;
+    return NULL;
+}
+
+static void *idl_producer(void *arg)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(PI(arg) + 1);
+    for (long i = 0; i < idl.per_producer; i++) {
+        long q = (long)(i % ID_QUEUES);
+        if (crew_serial_post(idl.q[q], idl_task, IP(q)) != 0)
+            return IP(1);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        for (volatile unsigned spin = (unsigned)(x % 64); spin > 0; spin--)
+            ;
+    }
+    return NULL;
+}
+
+static int idl_round(void)
+{
+    crew_pool *p = test_pool(2, 0, false);
+    CHECK(p != NULL);
+    memset(&idl, 0, sizeof idl);
+    for (int i = 0; i < ID_QUEUES; i++)
+        CHECK((idl.q[i] = crew_serial_create(p)) != NULL);
+    idl.per_producer = crew_scaled(100000, 10000);
+    pthread_t t[ID_PRODUCERS];
+    for (long k = 0; k < ID_PRODUCERS; k++)
+        CHECK(pthread_create(&t[k], NULL, idl_producer, IP(k)) == 0);
+    int failed = 0;
+    for (int k = 0; k < ID_PRODUCERS; k++) {
+        void *r;
+        pthread_join(t[k], &r);
+        failed += r != NULL;
+    }
+    CHECK(failed == 0);
+    long expect = ID_PRODUCERS * idl.per_producer / ID_QUEUES;
+    for (int i = 0; i < ID_QUEUES; i++) {
+        CHECK(crew_serial_wait(idl.q[i]) == 0);
+        CHECKF(idl.count[i] == expect, "queue %d: %ld of %ld tasks ran", i, idl.count[i],
+               expect);
+    }
+    for (int i = 0; i < ID_QUEUES; i++)
+        crew_serial_destroy(idl.q[i]);
+    CHECK(crew_pool_destroy(p) == 0);
+    return 0;
+}
+
+int posts_racing_a_queue_going_idle_are_never_lost(void)
+{
+    for (int round = 0; round < 4; round++)
+        CHECK(idl_round() == 0);
     return 0;
 }
 

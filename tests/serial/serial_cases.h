@@ -6,6 +6,7 @@
 #define SERIAL_CASES_ALWAYS(X)                                               \
     X(tasks_of_one_queue_run_once_each_in_each_producers_order)              \
     X(no_two_tasks_of_one_queue_run_at_once_across_four_queues)              \
+    X(posts_racing_a_queue_going_idle_are_never_lost)                        \
     X(each_task_sees_what_the_previous_task_of_its_queue_wrote)              \
     X(different_queues_run_in_parallel_with_each_other)                      \
     X(a_queue_runs_in_parallel_with_the_pools_other_work)                    \
