@@ -157,9 +157,10 @@ CREW_API crew_future *crew_serial_submit(crew_serial *s, crew_fn fn, void *arg);
  * cancelled: 0, EINVAL (NULL), EDEADLK (from a task of this queue). From
  * a worker of the pool it blocks that worker. */
 CREW_API int          crew_serial_wait(crew_serial *s);
-/* Waits for the accepted tasks (no posts may come during or after it),
- * then frees the queue. NULL: nothing. Never from a task of this queue
- * (debug builds abort). May follow the pool's destroy. */
+/* Waits for the accepted tasks (no other call on the queue may be in
+ * flight or follow), then frees the queue. NULL: nothing. Never from a
+ * task of this queue (debug builds abort). May follow the pool's destroy
+ * (the only call a queue takes then). */
 CREW_API void         crew_serial_destroy(crew_serial *s);
 
 /* ------------------------------------------------------------------ */
