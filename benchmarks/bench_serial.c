@@ -322,7 +322,7 @@ int bench_serial(const bench_opts *o)
 
     for (int c = 0; c < NQCOUNTS; c++)
         for (int p = 0; p < MAX_PRODUCERS; p++) {
-            bench_summary m[NIMPLS];
+            bench_summary m[NIMPLS] = {{0, 0, 0}};
             for (int i = 0; i < NIMPLS; i++)
                 if (run_impl[i])
                     m[i] = bench_summarize(rate[c][p][i], (size_t)repeat);
