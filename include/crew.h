@@ -136,7 +136,7 @@ CREW_API void         crew_group_destroy(crew_group *g);
  * accepted, on the pool's workers; what one task wrote is visible to the
  * next. Queues run in parallel with each other and with the pool's other
  * work; an empty queue costs no worker anything. A queue that always has
- * work yields its worker every 64 tasks (docs/api.md). */
+ * work yields its worker every 64 tasks if other work waits (docs/api.md). */
 typedef struct crew_serial crew_serial;
 
 /* NULL + errno: EINVAL (NULL pool), ENOMEM. */

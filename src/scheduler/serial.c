@@ -320,12 +320,17 @@ static void serial_drain(crew_job_ *job, void *worker)
         n = next;
         taken = 0;
         if (turn >= CREW_SERIAL_TURN && w != NULL) {
-            /* A full turn, and more to do: to the back of the line. */
-            s->head = n;
-            s->head_taken = 0;
-            if (crew_enqueue_accepted(pool, job) == 0)
-                break; /* another drain has s now */
-            turn = 0; /* no memory to queue it again: go on here */
+            /* A full turn, and more to do: to the back of the line, if
+             * other work waits for this worker (else going to the back
+             * of an empty line would only cost a push and, likely, a
+             * move to an idle worker). */
+            turn = 0;
+            if (crew_work_visible(pool)) {
+                s->head = n;
+                s->head_taken = 0;
+                if (crew_enqueue_accepted(pool, job) == 0)
+                    break; /* another drain has s now */
+            } /* (or no memory to queue it again: go on here) */
         }
     }
     if (w != NULL)
