@@ -73,6 +73,7 @@ long seq_fib(long n);
     X(objpool, "object pool acquire+release against malloc+free")           \
     X(fib, "fork-join fib(n), no cutoff, against its sequential twin")      \
     X(submit, "tiny tasks from outside threads: tasks per second")          \
+    X(serial, "serial queues: tasks per second, against Asio strands")      \
     X(wake, "latency from a submit on a sleeping pool to the task start")   \
     X(idle, "CPU used by an idle pool after a burst of work")               \
     X(for, "parallel-for over a compute loop against OpenMP and oneTBB")    \

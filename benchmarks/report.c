@@ -58,6 +58,7 @@ static const cell cells[] = {
     {"for", "--repeat 10", "--n 2000000 --repeat 3", 0},
     {"graph", "", "--repeat 2", 1},
     {"submit", "--repeat 5", "--n 20000 --repeat 2", 0},
+    {"serial", "--repeat 5", "--n 20000 --repeat 2", 0},
     {"wake", "", "--n 200", 0},
     {"idle", "", "--repeat 1", 0},
     {"objpool", "", "--n 200000 --repeat 3", 1},
@@ -134,7 +135,7 @@ static int parse_line(const char *line, row *r)
     const char *wk = key_of(r, "workers");
     r->workers = wk != NULL ? (unsigned)atoi(wk) : 1;
     /* What distinguishes rows of one workload beyond impl and workers. */
-    const char *distinct[] = {"producers", "threads", "shape", "op", "impl_detail"};
+    const char *distinct[] = {"queues", "producers", "threads", "shape", "op", "impl_detail"};
     for (size_t i = 0; i < sizeof distinct / sizeof distinct[0]; i++) {
         const char *v = key_of(r, distinct[i]);
         if (v != NULL) {

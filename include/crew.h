@@ -194,6 +194,42 @@ CREW_API int crew_completion_next(crew_completion *c, const struct timespec *abs
 CREW_API void crew_completion_destroy(crew_completion *c);
 
 /* ------------------------------------------------------------------ */
+/* Serial queues: tasks that run one at a time, in order               */
+/* ------------------------------------------------------------------ */
+
+/* A serial queue on a pool (an Asio strand, a libdispatch serial queue):
+ * its tasks run one at a time, each exactly once, in the order they were
+ * accepted, on the pool's workers; what one task wrote is visible to the
+ * next. Queues run in parallel with each other and with the pool's other
+ * work; an empty queue costs no worker anything. A queue that always has
+ * work yields its worker every 64 tasks if other work waits (docs/api.md). */
+typedef struct crew_serial crew_serial;
+
+/* NULL + errno: EINVAL (NULL pool), ENOMEM. */
+CREW_API crew_serial *crew_serial_create(crew_pool *pool);
+/* Queues fn(arg) behind the queue's accepted tasks. Any thread, lock-free
+ * (a task of the same queue included: it runs after the current one).
+ * From a thread outside the pool, as crew_post: ESHUTDOWN once the pool
+ * is shut down, and shutdown's cancel_pending cancels it while queued
+ * (on_cancel); from the pool's own tasks it is accepted until the pool is
+ * quiet and always runs. 0, EINVAL (NULL s or fn), ESHUTDOWN, ENOMEM. */
+CREW_API int          crew_serial_post(crew_serial *s, crew_fn fn, void *arg);
+/* crew_serial_post with a future (NULL + errno, the same values).
+ * Waiting on it never runs the task inline; crew_future_wait from a task
+ * of the same queue is EDEADLK; crew_future_cancel of a queued task
+ * returns 0 and the task never runs. */
+CREW_API crew_future *crew_serial_submit(crew_serial *s, crew_fn fn, void *arg);
+/* Blocks until every task accepted before the call has run or been
+ * cancelled: 0, EINVAL (NULL), EDEADLK (from a task of this queue). From
+ * a worker of the pool it blocks that worker. */
+CREW_API int          crew_serial_wait(crew_serial *s);
+/* Waits for the accepted tasks (no other call on the queue may be in
+ * flight or follow), then frees the queue. NULL: nothing. Never from a
+ * task of this queue (debug builds abort). May follow the pool's destroy
+ * (the only call a queue takes then). */
+CREW_API void         crew_serial_destroy(crew_serial *s);
+
+/* ------------------------------------------------------------------ */
 /* Fork-join: inside a task                                            */
 /* ------------------------------------------------------------------ */
 

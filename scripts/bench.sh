@@ -2,15 +2,16 @@
 # The README's main command: installs what is missing, builds crew in
 # release mode, and runs crew's benchmark report: crew raced against its
 # sequential twins, raw threads, a mutex+condvar pool, OpenMP, oneTBB,
-# libuv's thread pool and a pool over moodycamel's lock-free queue (the
-# peers, installed here: g++ for the C++ ones, oneTBB's and moodycamel's), with
+# libuv's thread pool, a pool over moodycamel's lock-free queue and
+# Boost.Asio's strands (the peers, installed here: g++ for the C++ ones,
+# oneTBB's, moodycamel's and Boost's headers), with
 # results.csv, results.md and SVG plots written to bench-report/ (or the
 # directory given with --out). Arguments go to `crew-bench report`
 # (for example --quick for a one-minute smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-crew_ensure_packages "${CREW_BUILD_PACKAGES[@]}" g++ libtbb-dev libuv1-dev libconcurrentqueue-dev
+crew_ensure_packages "${CREW_BUILD_PACKAGES[@]}" g++ libtbb-dev libuv1-dev libconcurrentqueue-dev libboost-dev
 
 dir=build/bench
 if [ ! -d "$dir" ]; then

@@ -24,6 +24,9 @@ if [ -f tests/futures/cases_callbacks.c ]; then
     controls+=("future_callback_recheck:test_futures:futures/callbacks_racing_the_completion_run_exactly_once")
     controls+=("completion_take_cas:test_futures:futures/completion_takers_racing_over_a_full_queue_take_each_future_once")
 fi
+if [ -f tests/serial/cases_serial.c ]; then
+    controls+=("serial_leave_cas:test_serial:serial/posts_racing_a_queue_going_idle_are_never_lost")
+fi
 
 status=0
 for entry in "${controls[@]}"; do

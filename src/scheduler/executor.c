@@ -84,6 +84,22 @@ static void enqueue_inside(crew_worker *w, crew_job_ *job)
     crew_wake_after_publish(w->pool, 1);
 }
 
+int crew_enqueue_accepted(crew_pool *pool, crew_job_ *job)
+{
+    /* A place is taken without waiting, as for a crew_run root: the worker
+     * that claims the item frees one. */
+    if (pool->cfg.queue_limit != 0)
+        atomic_fetch_add_explicit(&pool->queued, 1, memory_order_seq_cst);
+    crew_inj_item it = {NULL, NULL, job, CREW_INJ_JOB};
+    if (crew_injector_push_even_closed(&pool->inj, &it) != 0) {
+        if (pool->cfg.queue_limit != 0)
+            crew_space_release(pool, 1);
+        return ENOMEM;
+    }
+    crew_wake_after_sc_publish(pool);
+    return 0;
+}
+
 int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external)
 {
     crew_worker *w = external ? NULL : crew_own_worker(pool);
@@ -188,8 +204,14 @@ int crew_future_wait(crew_future *f, void **result)
     crew_worker *w = crew_own_worker(r->pool);
     if (w != NULL && !crew_record_final(r)) {
         /* A worker of its pool: run it here if it has not started, else
-         * leapfrog on whoever runs it. Never unrelated work. */
-        if (crew_record_claim(r)) {
+         * leapfrog on whoever runs it. Never unrelated work. A serial
+         * task runs only in its queue's order, so never here: from a task
+         * of its own queue the wait would wait for itself. */
+        if (r->job.flags & CREW_JOB_SERIAL) {
+            if (crew_serial_running_here(r->serial))
+                return EDEADLK;
+            crew_wait_for_runner(w, &r->job, &record_wait);
+        } else if (crew_record_claim(r)) {
             crew_record_run_claimed(r, w);
         } else if (__atomic_load_n((crew_worker **)&r->job.runner, __ATOMIC_ACQUIRE) == w) {
             return EDEADLK; /* a task waiting on its own future */

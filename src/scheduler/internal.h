@@ -10,6 +10,7 @@
  *   worker.c    the worker loop, stealing, floors, batches
  *   forkjoin.c  spawn/sync slow paths, stolen spawns, leapfrogging
  *   record.c, executor.c, group.c   detached tasks (record.h)
+ *   serial.c    serial queues (their tasks are records; record.h)
  *   lifecycle.c the pool's life (create, shutdown, destroy, stats)
  *
  * Where a lower layer calls a higher one, it is through a job's `finish`
@@ -49,7 +50,9 @@ enum {
 
 /* crew_job_.flags of detached jobs. */
 enum {
-    CREW_JOB_NOCANCEL = 1u << 0, /* crew_run's root task: always runs */
+    CREW_JOB_NOCANCEL = 1u << 0, /* crew_run's root, a serial queue's drain: always runs */
+    CREW_JOB_SERIAL = 1u << 1,   /* a serial queue's task: only its queue's drain runs it */
+    CREW_JOB_OUTSIDE = 1u << 2,  /* a serial task accepted from outside the pool */
 };
 
 typedef struct crew_worker crew_worker;
@@ -102,6 +105,10 @@ struct crew_worker {
     _Alignas(64) _Atomic int64_t floor;
     crew_batch batch;
     crew_trace_buf trace; /* owner only; used when the pool traces */
+    /* The serial queues whose drains run on this worker now, innermost
+     * first (serial.c; owner only): a wait for one of them here would
+     * wait for itself. */
+    struct crew_serial_frame *serial_frames;
     pthread_t thread;
     int started;
 };
@@ -111,6 +118,7 @@ struct crew_pool {
     unsigned nworkers;
     crew_worker **workers;
     struct crew_records *records; /* detached job records (futures, posts) */
+    struct crew_objpool *serial_nodes; /* serial queues' posted tasks (serial.c) */
 
     crew_injector inj;
 
@@ -127,6 +135,11 @@ struct crew_pool {
     _Atomic int quiet_waiters;
     _Atomic uint64_t drained; /* cancelled by shutdown's drain */
 
+    /* Serial-queue tasks accepted from outside threads (serial.c): a
+     * seq_cst RMW before the poster looks at the closed flag, so shutdown's
+     * quiet test sees every outside serial task the close did not refuse. */
+    _Alignas(64) _Atomic uint64_t serial_accepted;
+
     /* Bounded queue: tasks in the injector; producers wait on space_event. */
     _Alignas(64) _Atomic int64_t queued;
     _Atomic uint32_t space_event;
@@ -138,6 +151,9 @@ struct crew_pool {
     char name[32];        /* cfg.name, copied: the caller's string may go */
 
     _Alignas(64) _Atomic int stopping; /* destroy: workers exit when quiet */
+    /* Shutdown with cancel_pending was called: serial drains cancel the
+     * outside tasks they have not started (set before the close). */
+    _Atomic int serial_cancel;
     pthread_mutex_t lifecycle; /* shutdown/destroy only: never on a hot path */
 };
 
@@ -237,7 +253,8 @@ void crew_state_wake(_Atomic uint32_t *state, _Atomic uint32_t *waiters);
  * dropping it to 0 wakes every waiter (1 if this drop did). */
 void crew_count_wait(_Atomic uint32_t *count, long ns);
 int crew_count_drop(_Atomic uint32_t *count);
-/* A flag (crew_run): sleep until set; set wakes the waiter. */
+/* A flag (crew_run, a serial queue's wait marker): sleep until set; set
+ * wakes the waiter. */
 void crew_flag_wait(_Atomic uint32_t *flag);
 void crew_flag_set(_Atomic uint32_t *flag);
 /* An event (callback turns, completion-queue takers): sleep until
@@ -312,6 +329,17 @@ void crew_records_drop_pool(crew_pool *pool);
 int crew_enqueue_detached(crew_pool *pool, crew_job_ *job, int external);
 /* Shutdown with cancel_pending: an injected item that will not run. */
 void crew_cancel_injected(crew_pool *pool, const crew_inj_item *item);
+/* Queues a job whose tasks the pool has already accepted and counted (a
+ * serial queue's drain, flagged NOCANCEL) on the injection queue, behind
+ * the pool's other work: past queue_limit, and even when the queue is
+ * closed (the pool is not quiet while those tasks are pending, so its
+ * workers are there to run it). 0 or ENOMEM (no segment). */
+int crew_enqueue_accepted(crew_pool *pool, crew_job_ *job);
+
+/* serial.c: the pool's store of serial-queue nodes (a posted task each):
+ * an object pool with a cache per worker and no idle limit (NULL: ENOMEM),
+ * destroyed with the pool once every task is done. */
+struct crew_objpool *crew_serial_nodes_create(unsigned nworkers);
 
 /* ------------------------------------------------------------------ */
 /* lifecycle.c: the pool's accounting                                  */

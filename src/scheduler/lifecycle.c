@@ -17,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/thread.h"
+#include "pool/objpool.h"
 
 #define DEFAULT_SPIN_US 100
 
@@ -37,7 +38,8 @@ void crew_count_completed(crew_pool *pool, crew_worker *w)
 
 static uint64_t accepted_total(crew_pool *pool)
 {
-    uint64_t n = crew_injector_pushed(&pool->inj);
+    uint64_t n = crew_injector_pushed(&pool->inj) +
+                 atomic_load_explicit(&pool->serial_accepted, memory_order_seq_cst);
     for (unsigned i = 0; i < pool->nworkers; i++)
         n += atomic_load_explicit(&pool->workers[i]->stats.internal_accepted,
                                   memory_order_seq_cst);
@@ -131,6 +133,8 @@ static void free_pool(crew_pool *pool)
         crew_injector_destroy(&pool->inj);
     if (pool->records != NULL)
         crew_records_drop_pool(pool);
+    if (pool->serial_nodes != NULL)
+        crew_objpool_destroy(pool->serial_nodes);
     pthread_mutex_destroy(&pool->lifecycle);
     free(pool->trace_path);
     free(pool);
@@ -210,7 +214,10 @@ static int pool_alloc_parts(crew_pool *pool, const char *trace)
             return ENOMEM;
     }
     pool->records = crew_records_create(pool->nworkers);
-    return pool->records == NULL ? ENOMEM : 0;
+    if (pool->records == NULL)
+        return ENOMEM;
+    pool->serial_nodes = crew_serial_nodes_create(pool->nworkers);
+    return pool->serial_nodes == NULL ? ENOMEM : 0;
 }
 
 crew_pool *crew_pool_create(const crew_config *cfg)
@@ -286,6 +293,11 @@ int crew_pool_shutdown(crew_pool *pool, bool cancel_pending)
     if (crew_own_worker(pool) != NULL)
         return EDEADLK;
     pthread_mutex_lock(&pool->lifecycle);
+    /* Serial queues' drains cancel the outside tasks they have not
+     * started from now on. Before the close: a task that saw the queue
+     * closed (crew_post's ESHUTDOWN) also sees this. */
+    if (cancel_pending)
+        atomic_store_explicit(&pool->serial_cancel, 1, memory_order_seq_cst);
     /* Close: outside submits from now on fail ESHUTDOWN. One claimed
      * before the close is accepted, counted, and in the queue. */
     crew_injector_close(&pool->inj);

@@ -78,6 +78,7 @@ static crew_record *record_alloc(crew_pool *pool, crew_fn fn, void *arg, crew_re
     r->pool = pool;
     r->group = NULL;
     r->group_next = NULL;
+    r->serial = NULL;
     r->home = home;
     atomic_init(&r->callbacks, 0);
     atomic_init(&r->cb_event, 0);

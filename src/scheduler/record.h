@@ -37,6 +37,14 @@ typedef struct crew_done_node {
     int owned;
 } crew_done_node;
 
+/* A serial queue's task list is an intrusive MPSC list of these links
+ * (serial.c): in a submitted task's record, in a posted task's node, in a
+ * wait's marker; `kind` says which. */
+typedef struct crew_serial_link {
+    struct crew_serial_link *_Atomic next;
+    uint32_t kind;
+} crew_serial_link;
+
 typedef struct crew_record {
     crew_job_ job; /* first: queues hold &job */
     _Atomic uint32_t refs;
@@ -57,6 +65,9 @@ typedef struct crew_record {
      * futures get one callback or one completion queue's note. */
     _Atomic uint32_t first_node_taken;
     crew_done_node first_node;
+
+    struct crew_serial *serial;     /* its serial queue (CREW_JOB_SERIAL) */
+    crew_serial_link serial_link;   /* its place in that queue's list */
 } crew_record;
 
 /* A record for fn(arg), its references counted for its kind, its finish
@@ -90,5 +101,13 @@ void crew_record_run_callbacks(crew_record *r);
 
 /* group.c: one of the group's tasks finished or was cancelled. */
 void crew_group_task_done(crew_group *g);
+
+/* serial.c: the tasks a busy serial queue runs before its drain yields
+ * its worker (goes to the back of the injection queue). */
+#define CREW_SERIAL_TURN 64
+/* serial.c: whether the calling thread is running a task of s, lower on
+ * its stack (so that waiting for s's later tasks would wait for itself).
+ * Compares addresses only: s may be gone. */
+int crew_serial_running_here(const struct crew_serial *s);
 
 #endif

@@ -10,7 +10,8 @@
  *   stolen spawns          crew_stolen_sleep / crew_stolen_complete
  *   records (futures)      crew_state_wait / crew_state_wake
  *   counts (groups)        crew_count_wait / crew_count_drop
- *   flags (crew_run)       crew_flag_wait / crew_flag_set
+ *   flags (crew_run, serial-queue waits)
+ *                          crew_flag_wait / crew_flag_set
  *   events (callback turns, completion-queue takers)
  *                          crew_event_wait / crew_event_signal
  *   tallies (wait_any)     crew_tally_wait / crew_tally_add
@@ -358,7 +359,12 @@ int crew_count_drop(_Atomic uint32_t *count)
     return 1;
 }
 
-/* ---- flags: sleep until a word is set ---- */
+/* ---- flags: sleep until a word is set ----
+ *
+ * crew_run's caller waits for its root; crew_serial_wait's caller waits
+ * for its marker to reach the front of its queue (serial.c). The futex
+ * compares the word with 0 atomically with going to sleep, so a set after
+ * the waiter's load makes its wait return at once: no wake-up is lost. */
 
 void crew_flag_wait(_Atomic uint32_t *flag)
 {
