@@ -171,7 +171,7 @@ int bench_objpool(const bench_opts *o)
     }
 
     static double rate[2][NIMPLS][MAX_REPEAT];
-    for (int r = 0; r < repeat; r++)
+    for (int r = 0; r < repeat; r++) {
         for (unsigned t = 0; t < nthreads; t++)
             for (int i = 0; i < NIMPLS; i++) {
                 if (!wanted[i])
@@ -183,6 +183,8 @@ int bench_objpool(const bench_opts *o)
                     return 1;
                 }
             }
+        bench_progress("objpool", r + 1, repeat);
+    }
 
     for (unsigned t = 0; t < nthreads; t++) {
         double malloc_median =
@@ -190,13 +192,13 @@ int bench_objpool(const bench_opts *o)
         for (int i = 0; i < NIMPLS; i++) {
             if (!wanted[i])
                 continue;
-            double med = bench_median(rate[t][i], (size_t)repeat);
+            bench_summary m = bench_summarize(rate[t][i], (size_t)repeat);
             printf("bench=objpool impl=%s threads=%u obj_size=%d "
-                   "max_idle=%zu n=%ld repeat=%d median_pairs_per_s=%.0f "
-                   "min=%.0f max=%.0f ratio_vs_malloc=%.2f\n",
+                   "max_idle=%zu n=%ld repeat=%d",
                    impl_names[i], thread_counts[t], OBJ_SIZE, impl_max_idle[i],
-                   n, repeat, med, rate[t][i][0], rate[t][i][repeat - 1],
-                   med / malloc_median);
+                   n, repeat);
+            bench_print_stats("pairs_per_s", &m);
+            printf(" speed_vs_malloc=%.3g\n", m.median / malloc_median);
         }
     }
     return 0;

@@ -369,7 +369,7 @@ int bench_submit(const bench_opts *o)
             status = 1;
             goto out;
         }
-    for (int r = 0; r < repeat; r++)
+    for (int r = 0; r < repeat; r++) {
         for (int p = 0; p < MAX_PRODUCERS; p++)
             for (int i = 0; i < NIMPLS; i++) {
                 if (!run_impl[i])
@@ -387,6 +387,8 @@ int bench_submit(const bench_opts *o)
                 }
                 secs[p][i][r] = (double)tasks / t; /* tasks per second */
             }
+        bench_progress("submit", r + 1, repeat);
+    }
 
     for (int p = 0; p < MAX_PRODUCERS; p++) {
         bench_summary base =
@@ -397,12 +399,11 @@ int bench_submit(const bench_opts *o)
             bench_summary m = i == IMPL_MUTEX_POOL
                                   ? base
                                   : bench_summarize(secs[p][i], (size_t)repeat);
-            printf("bench=submit impl=%s producers=%d workers=%u n=%ld "
-                   "median_tasks_per_s=%.0f min=%.0f max=%.0f "
-                   "ratio_vs_mutex_pool=%.2f repeat=%d",
+            printf("bench=submit impl=%s producers=%d workers=%u n=%ld",
                    impl_names[i], p + 1, i == IMPL_RAW ? 0 : workers,
-                   i == IMPL_RAW ? raw_n : n,
-                   m.median, m.min, m.max, m.median / base.median, repeat);
+                   i == IMPL_RAW ? raw_n : n);
+            bench_print_stats("tasks_per_s", &m);
+            printf(" speed_vs_mutex_pool=%.3g repeat=%d", m.median / base.median, repeat);
             if (i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT) {
                 double tasks = (double)n * repeat;
                 printf(" sleeps_per_task=%.3f wakeups_per_task=%.3f",

@@ -53,7 +53,7 @@ count_results() { # dir: adds the build's per-case counts to the totals
     # Plain meson tests (documentation examples, packaging, the C++ header
     # checks and examples): one case each.
     local json=$1/meson-logs/testlog.json ex_ok ex_all
-    local plain='"name": "crew:(examples|packaging|trace|lint|docs|cpp_headers|cpp_examples) / '
+    local plain='"name": "crew:(examples|packaging|trace|lint|docs|cpp_headers|cpp_examples|bench) / '
     if [ -f "$json" ]; then
         ex_all=$(grep -cE "$plain" "$json" || true)
         ex_ok=$(grep -E "$plain" "$json" | grep -c '"result": "OK"' || true)
