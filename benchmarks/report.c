@@ -1107,15 +1107,18 @@ typedef struct linebuf {
     size_t len;
 } linebuf;
 
-#define MAX_MESSAGES 12
+/* The stderr lines shown of a workload: the first FIRST_LINES (where its
+ * error message is) and the last LAST_LINES (how it ended). */
+#define FIRST_LINES 8
+#define LAST_LINES 4
 
 typedef struct child_out {
     const cell *c;
     FILE *log;
     progress *pg;
     int got;
-    char messages[MAX_MESSAGES][256]; /* the last stderr lines, not progress */
-    int nmessages, dropped;
+    char first[FIRST_LINES][256], last[LAST_LINES][256];
+    long nlines; /* stderr lines other than progress */
 } child_out;
 
 static void on_stdout_line(child_out *o, const char *line)
@@ -1140,12 +1143,25 @@ static void on_stderr_line(child_out *o, const char *line)
     }
     if (o->log != NULL)
         fprintf(o->log, "%s\n", line);
-    if (o->nmessages == MAX_MESSAGES) {
-        memmove(o->messages[0], o->messages[1], sizeof o->messages[0] * (MAX_MESSAGES - 1));
-        o->nmessages--;
-        o->dropped++;
-    }
-    snprintf(o->messages[o->nmessages++], sizeof o->messages[0], "%s", line);
+    if (o->nlines < FIRST_LINES)
+        snprintf(o->first[o->nlines], sizeof o->first[0], "%s", line);
+    else
+        snprintf(o->last[(o->nlines - FIRST_LINES) % LAST_LINES], sizeof o->last[0], "%s", line);
+    o->nlines++;
+}
+
+/* Shows the workload's stderr lines (all, or the first and the last). */
+static void show_messages(const child_out *o)
+{
+    const char *name = o->c->workload;
+    long nfirst = o->nlines < FIRST_LINES ? o->nlines : FIRST_LINES;
+    for (long i = 0; i < nfirst; i++)
+        fprintf(stderr, "  %s: %s\n", name, o->first[i]);
+    long rest = o->nlines - nfirst, nlast = rest < LAST_LINES ? rest : LAST_LINES;
+    if (rest > nlast)
+        fprintf(stderr, "  %s: (%ld more lines in raw.txt)\n", name, rest - nlast);
+    for (long i = o->nlines - nlast; i < o->nlines; i++)
+        fprintf(stderr, "  %s: %s\n", name, o->last[(i - FIRST_LINES) % LAST_LINES]);
 }
 
 /* Reads what is there on fd into lb, handing over each whole line; 0 at
@@ -1255,12 +1271,9 @@ static int run_cell(const char *self, const cell *c, int quick, unsigned workers
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     int failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0 || o.got == 0;
-    if (o.nmessages > 0 || failed) {
+    if (o.nlines > 0 || failed) {
         clear_status(pg);
-        if (o.dropped > 0)
-            fprintf(stderr, "  %s: (%d earlier lines in raw.txt)\n", c->workload, o.dropped);
-        for (int i = 0; i < o.nmessages; i++)
-            fprintf(stderr, "  %s: %s\n", c->workload, o.messages[i]);
+        show_messages(&o);
     }
     if (failed) {
         char how[128];
