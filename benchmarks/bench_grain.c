@@ -1,5 +1,5 @@
 /* crew-bench grain: the measurements of docs/choosing.md (grain, cutoffs,
- * worker counts, pinning, spin_us), built against crew as a user builds.
+ * worker counts, pinning, spin_us): one command makes every figure there.
  *
  *   crew-bench grain [--impl for|reduce|uneven|fib|spin] [--workers N]
  *                    [--n SIZE] [--repeat R]
