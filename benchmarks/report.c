@@ -786,10 +786,11 @@ static void draw_panel(FILE *f, const panel *p, int y0)
                 snprintf(vbuf, sizeof vbuf, "%.3g", p->v[g][s] * scale);
             else
                 snprintf(vbuf, sizeof vbuf, "%.3gx", p->v[g][s]);
+            /* The median, upwards from the top of the bar or its whisker. */
             char tr[96];
-            double tx = x + BAR_W / 2.0 + 4;
-            snprintf(tr, sizeof tr, "transform=\"rotate(-90 %.1f %.1f)\"", tx, label_y - 5);
-            svg_text(f, tx, label_y - 5, "start", 10, tr, "%s", vbuf);
+            double tx = x + BAR_W / 2.0 + 4, ty = label_y - 5;
+            snprintf(tr, sizeof tr, "transform=\"rotate(-90 %.1f %.1f)\"", tx, ty);
+            svg_text(f, tx, ty, "start", 10, tr, "%s", vbuf);
             x += BAR_W + BAR_GAP;
         }
         /* The group's name, its detail (after a '|') on a second line. */
