@@ -33,6 +33,8 @@ static void usage(FILE *f)
                "\n  --workers N  1..%d (default 2; a workload runs 1 and N)\n"
                "  --n SIZE     the problem size, 1 or more (default: the workload's)\n"
                "  --repeat R   timed runs, 1..%d (default: the workload's)\n"
+               "\nexit status: 0 done, 1 a run failed (a wrong result, an error, a "
+               "workload of the report), 2 bad usage\n"
                "\nworkloads:\n",
             BENCH_MAX_WORKERS, BENCH_MAX_REPEAT);
     for (size_t i = 0; i < NWORKLOADS; i++)
