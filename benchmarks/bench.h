@@ -36,11 +36,31 @@ static inline void bench_consume(uintptr_t v)
     __asm__ volatile("" : : "r"(v) : "memory");
 }
 
-/* A sample's summary: bench_summarize sorts v in place. */
+/* A sample's summary: bench_summarize sorts v in place. p10 and p90 are
+ * the values with floor(n / 10) values below and above them (v[n / 10] and
+ * v[n - 1 - n / 10] of the sorted sample): with fewer than 10 values, the
+ * min and the max. One outlier moves min or max, not p10 or p90 (from 10
+ * values on). */
 typedef struct bench_summary {
     double median, min, max;
+    double p10, p90;
 } bench_summary;
 bench_summary bench_summarize(double *v, size_t n);
+
+/* A result line's statistics, the one format every workload prints:
+ * " median_U=M p10_U=A p90_U=B min_U=C max_U=D" for the unit U (s, us,
+ * ns, tasks_per_s, pairs_per_s, steals_per_s, cpu_ms_per_s), 6
+ * significant digits each. crew-bench report reads the unit from the
+ * median_ key; a unit ending in _per_s (but cpu_ms_per_s) is a rate,
+ * higher is better, any other unit a cost, lower is better. */
+void bench_print_stats(const char *unit, const bench_summary *s);
+
+/* A workload's progress, once per repetition: `done` of `total` steps.
+ * With CREW_BENCH_PROGRESS=1 in the environment (crew-bench report sets
+ * it), a line "progress: bench=W done=D total=T" on stderr; else, when
+ * stderr is a terminal, the same as a line overwritten in place (cleared
+ * when done reaches total); else nothing. */
+void bench_progress(const char *workload, long done, long total);
 
 /* The p-quantile (0 < p <= 1) of n sorted values, nearest rank. */
 double bench_percentile(const double *sorted, size_t n, double p);
@@ -61,8 +81,9 @@ struct crew_pool *bench_pool_create(const char *workload, unsigned workers);
 
 /* main.c: whether `name` is one of BENCH_WORKLOADS. */
 int bench_known_workload(const char *name);
-/* report.c: `crew-bench report`. */
-int bench_report_main(int quick, const char *out, unsigned workers);
+/* report.c: `crew-bench report`; with `from`, the tables and plots of an
+ * earlier report's raw.txt, nothing run. */
+int bench_report_main(int quick, const char *out, unsigned workers, const char *from);
 
 /* The sequential twin of fib, in its own translation unit (seq/fib.c) so
  * no caller can inline or specialize it: plain recursive calls. */
@@ -85,7 +106,8 @@ long seq_fib(long n);
     X(uts_bin, "Unbalanced Tree Search, binomial tree: node count")          \
     X(knapsack, "fork-join 0-1 knapsack, every node a spawn (Lace's)")       \
     X(pi, "fork-join Monte Carlo pi, the samples halved down to one")        \
-    X(strassen, "fork-join Strassen matrix multiply (doubles), 16x16 base")
+    X(strassen, "fork-join Strassen matrix multiply (doubles), 16x16 base") \
+    X(grain, "docs/choosing.md's figures: loop grains, cutoffs, spin_us")
 
 #define BENCH_DECLARE(name, help) int bench_##name(const bench_opts *o);
 BENCH_WORKLOADS(BENCH_DECLARE)

@@ -79,6 +79,9 @@ static double steal_rate(long n, long *retries)
 
 int bench_deque(const bench_opts *o)
 {
+    static const char *const impls[] = {"crew", NULL};
+    if (bench_check_impl(o, "deque", impls) != 0)
+        return 2;
     long n = o->n > 0 ? o->n : 2000000;
     int repeat = o->repeat > 0 ? o->repeat : 7;
     if (repeat > MAX_REPEAT)
@@ -92,17 +95,16 @@ int bench_deque(const bench_opts *o)
             fprintf(stderr, "crew-bench deque: out of memory or threads\n");
             return 1;
         }
+        bench_progress("deque", r + 1, repeat);
     }
-    double pmin, pmax, smin, smax;
-    double pmed = bench_median(pair, (size_t)repeat);
-    pmin = pair[0], pmax = pair[repeat - 1];
-    double smed = bench_median(steal, (size_t)repeat);
-    smin = steal[0], smax = steal[repeat - 1];
-    printf("bench=deque impl=crew workers=1 op=push_pop_pair n=%ld repeat=%d median_ns=%.2f "
-           "min_ns=%.2f max_ns=%.2f\n",
-           n, repeat, pmed, pmin, pmax);
-    printf("bench=deque impl=crew workers=2 op=steal owner=1 thieves=1 n=%ld repeat=%d "
-           "median_steals_per_s=%.0f min=%.0f max=%.0f last_retries=%ld\n",
-           n, repeat, smed, smin, smax, retries);
+    bench_summary ps = bench_summarize(pair, (size_t)repeat);
+    bench_summary ss = bench_summarize(steal, (size_t)repeat);
+    printf("bench=deque impl=crew workers=1 op=push_pop_pair n=%ld repeat=%d", n, repeat);
+    bench_print_stats("ns", &ps);
+    printf("\n");
+    printf("bench=deque impl=crew workers=2 op=steal owner=1 thieves=1 n=%ld repeat=%d", n,
+           repeat);
+    bench_print_stats("steals_per_s", &ss);
+    printf(" last_retries=%ld\n", retries);
     return 0;
 }

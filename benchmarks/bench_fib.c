@@ -393,6 +393,9 @@ int bench_fib(const bench_opts *o)
     }
     atomic_store(&raw_created, 0);
     atomic_store(&raw_failed, 0);
+    long runs_done = 0, runs_total = 0;
+    for (int c = 0; c < ncells; c++)
+        runs_total += cells[c].runs;
     for (int r = 0; r < repeat; r++) {
         for (int c = 0; c < ncells; c++) {
             if (r >= cells[c].runs)
@@ -407,6 +410,7 @@ int bench_fib(const bench_opts *o)
             if (cells[c].pool)
                 cells[c].steals += pool_steals(cells[c].pool) - s0;
             pause_ms(pause_after(cells[c].impl));
+            bench_progress("fib", ++runs_done, runs_total);
         }
     }
 
@@ -417,10 +421,10 @@ int bench_fib(const bench_opts *o)
             continue;
         bench_summary s =
             c == 0 ? seq : bench_summarize(cells[c].secs, (size_t)cells[c].runs);
-        printf("bench=fib impl=%s workers=%u n=%ld median_s=%.4f min_s=%.4f "
-               "max_s=%.4f result=%ld ratio_vs_seq=%.2f repeat=%d",
-               impl_names[impl], cells[c].workers, n, s.median, s.min,
-               s.max, expect, s.median / seq.median, cells[c].runs);
+        printf("bench=fib impl=%s workers=%u n=%ld", impl_names[impl], cells[c].workers, n);
+        bench_print_stats("s", &s);
+        printf(" result=%ld speed_vs_seq=%.3g repeat=%d", expect, seq.median / s.median,
+               cells[c].runs);
         if (cells[c].pool)
             printf(" steals_per_run=%.0f", (double)cells[c].steals / cells[c].runs);
         if (impl == IMPL_OMP || impl == IMPL_TBB)

@@ -133,7 +133,7 @@ int fj_bench(const bench_opts *o, const fj_spec *sp)
     crew_pool *pools[MAX_POOLS] = {NULL, NULL};
     int status = 0;
     /* seq always runs: it is the answer every run is checked against and
-     * what ratio_vs_seq divides by. */
+     * what speed_vs_seq is measured against. */
     cells[ncells++] = (cell){.impl = FJ_SEQ, .workers = 1};
     for (int p = 0; p < npools; p++) {
         if (want_crew) {
@@ -194,6 +194,7 @@ int fj_bench(const bench_opts *o, const fj_spec *sp)
             if (cells[c].pool)
                 cells[c].steals += pool_steals(cells[c].pool) - s0;
             pause_ms(pause_after(cells[c].impl));
+            bench_progress(sp->name, (long)r * ncells + c + 1, (long)repeat * ncells);
         }
 
     bench_summary sum[MAX_CELLS];
@@ -206,19 +207,19 @@ int fj_bench(const bench_opts *o, const fj_spec *sp)
         for (int d = 0; d < ncells; d++)
             if (cells[d].impl == FJ_CREW && cells[d].workers == cells[c].workers)
                 crew_median = sum[d].median;
-        printf("bench=%s impl=%s workers=%u n=%ld median_s=%.4f min_s=%.4f "
-               "max_s=%.4f result=",
-               sp->name, impl_names[cells[c].impl], cells[c].workers, sp->n,
-               sum[c].median, sum[c].min, sum[c].max);
+        printf("bench=%s impl=%s workers=%u n=%ld", sp->name, impl_names[cells[c].impl],
+               cells[c].workers, sp->n);
+        bench_print_stats("s", &sum[c]);
+        printf(" result=");
         if (sp->result_hex)
             printf("%#llx", (unsigned long long)want.value);
         else
             printf("%llu", (unsigned long long)want.value);
-        printf(" ratio_vs_seq=%.2f", sum[c].median / sum[0].median);
+        printf(" speed_vs_seq=%.3g", sum[0].median / sum[c].median);
         if (crew_median > 0)
-            printf(" ratio_vs_crew=%.2f", sum[c].median / crew_median);
+            printf(" speed_vs_crew=%.3g", crew_median / sum[c].median);
         else
-            printf(" ratio_vs_crew=na");
+            printf(" speed_vs_crew=na");
         printf(" repeat=%d", repeat);
         if (sp->aux_name)
             printf(" %s=%llu", sp->aux_name, (unsigned long long)want.aux);

@@ -15,10 +15,11 @@
  * answer is compared with the sequential twin's; a mismatch prints WRONG
  * RESULT and the run exits 1.
  * One line per cell:
- *   bench=NAME impl=IMPL workers=W n=SIZE median_s= min_s= max_s=
- *   result=CHECK ratio_vs_seq= ratio_vs_crew= repeat=K [extra]
- * where ratio_vs_crew divides by crew's median on the same worker count
- * (seq, a single thread, is compared with crew on 1 worker). */
+ *   bench=NAME impl=IMPL workers=W n=SIZE median_s= p10_s= p90_s= min_s=
+ *   max_s= result=CHECK speed_vs_seq= speed_vs_crew= repeat=K [extra]
+ * where speed_vs_X is X's median time over this cell's (above 1: this
+ * cell is faster than X), crew on the same worker count (seq, a single
+ * thread, is compared with crew on 1 worker). */
 #ifndef CREW_BENCH_FJ_H
 #define CREW_BENCH_FJ_H
 

@@ -192,7 +192,7 @@ int bench_for(const bench_opts *o)
         }
 #endif
     }
-    for (int r = 0; r < repeat; r++)
+    for (int r = 0; r < repeat; r++) {
         for (int w = 0; w < 2; w++)
             for (int impl = 0; impl < NIMPL; impl++) {
                 if ((impl == SEQ && w == 1) || (impl == OPENMP && !have_omp) ||
@@ -210,6 +210,8 @@ int bench_for(const bench_opts *o)
                 }
                 pause_ms(20);
             }
+        bench_progress("for", r + 1, repeat);
+    }
     for (int w = 0; w < 2; w++)
         crew_pool_destroy(pools[w]);
     bench_summary seq = bench_summarize(t[0][SEQ], (size_t)repeat);
@@ -229,12 +231,13 @@ int bench_for(const bench_opts *o)
             if (!bench_selected(o, names[impl]) && impl != SEQ)
                 continue;
             bench_summary s = impl == SEQ ? seq : bench_summarize(t[w][impl], (size_t)repeat);
-            printf("bench=for impl=%s workers=%u n=%zu median_s=%.4f min_s=%.4f max_s=%.4f "
-                   "result=%llu ratio_vs_seq=%.2f",
-                   names[impl], impl == SEQ ? 1 : counts[w], n, s.median, s.min, s.max,
-                   (unsigned long long)want, s.median / seq.median);
-            if (have_omp && impl != SEQ)
-                printf(" ratio_vs_openmp=%.3f", s.median / omp_median[w]);
+            printf("bench=for impl=%s workers=%u n=%zu", names[impl], impl == SEQ ? 1 : counts[w],
+                   n);
+            bench_print_stats("s", &s);
+            printf(" result=%llu speed_vs_seq=%.3g", (unsigned long long)want,
+                   seq.median / s.median);
+            if (have_omp && impl != SEQ && omp_median[w] > 0)
+                printf(" speed_vs_openmp=%.3f", omp_median[w] / s.median);
             printf(" repeat=%d\n", repeat);
         }
     return 0;

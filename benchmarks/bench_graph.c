@@ -204,13 +204,17 @@ static int bench_shape(dag *d, cell *cells, int ncells, int repeat,
     for (int c = 0; c < ncells; c++)
         if (run_cell(&cells[c], d, expect) < 0)
             return 1;
-    for (int r = 0; r < repeat; r++)
+    for (int r = 0; r < repeat; r++) {
         for (int c = 0; c < ncells; c++) {
             double t = run_cell(&cells[c], d, expect);
             if (t < 0)
                 return 1;
             cells[c].secs[r] = t;
         }
+        /* Two shapes run in turn, layered first. */
+        bench_progress("graph", (strcmp(d->shape, "layered") == 0 ? 0 : repeat) + r + 1,
+                       2L * repeat);
+    }
 
     if (bench_selected(o, "crew"))
         printf("bench=graph impl=crew shape=%s op=build n=%ld edges=%ld build_s=%.4f\n",
@@ -224,14 +228,14 @@ static int bench_shape(dag *d, cell *cells, int ncells, int repeat,
             one_worker = s.median;
         if (!bench_selected(o, impl_names[cells[c].impl]))
             continue;
-        printf("bench=graph impl=%s shape=%s workers=%u n=%ld edges=%ld "
-               "rounds=%u median_s=%.5f min_s=%.5f max_s=%.5f nodes_per_s=%.0f "
-               "result=%016llx ratio_vs_seq=%.2f",
-               impl_names[cells[c].impl], d->shape, cells[c].workers, d->n,
-               d->nedges, d->work, s.median, s.min, s.max, (double)d->n / s.median,
-               (unsigned long long)expect, s.median / base.median);
+        printf("bench=graph impl=%s shape=%s workers=%u n=%ld edges=%ld rounds=%u",
+               impl_names[cells[c].impl], d->shape, cells[c].workers, d->n, d->nedges,
+               d->work);
+        bench_print_stats("s", &s);
+        printf(" nodes_per_s=%.0f result=%016llx speed_vs_seq=%.3g", (double)d->n / s.median,
+               (unsigned long long)expect, base.median / s.median);
         if (cells[c].impl == IMPL_CREW && one_worker > 0 && cells[c].workers > 1)
-            printf(" speedup_vs_1_worker=%.2f", one_worker / s.median);
+            printf(" speed_vs_1_worker=%.3g", one_worker / s.median);
         printf(" repeat=%d\n", repeat);
     }
     return 0;

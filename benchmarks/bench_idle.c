@@ -114,6 +114,8 @@ int bench_idle(const bench_opts *o)
         return 1;
     sem_init(&burst.drained, 0, 0);
     int status = 0;
+    long steps = 0, nsteps = (long)repeat * (bench_selected(o, "crew") +
+                                             bench_selected(o, "mutex_pool"));
 
     /* One implementation alive at a time: the process's CPU time is all
      * the pool under test's. */
@@ -138,15 +140,16 @@ int bench_idle(const bench_opts *o)
                 status = 1;
             }
             ms[r] = idle_second();
+            bench_progress("idle", ++steps, nsteps);
         }
         crew_pool_stats(pool, &after);
         crew_pool_destroy(pool);
         if (status != 0)
             goto out;
         bench_summary s = bench_summarize(ms, (size_t)repeat);
-        printf("bench=idle impl=crew workers=%u cpu_ms_per_s=%.2f min=%.2f "
-               "max=%.2f repeat=%d spin_us=%u sleeps_per_round=%.1f\n",
-               workers, s.median, s.min, s.max, repeat, cfg.spin_us,
+        printf("bench=idle impl=crew workers=%u", workers);
+        bench_print_stats("cpu_ms_per_s", &s);
+        printf(" repeat=%d spin_us=%u sleeps_per_round=%.1f\n", repeat, cfg.spin_us,
                (double)(after.sleeps - before.sleeps) / repeat);
     }
     if (bench_selected(o, "mutex_pool")) {
@@ -164,14 +167,15 @@ int bench_idle(const bench_opts *o)
                 status = 1;
             }
             ms[r] = idle_second();
+            bench_progress("idle", ++steps, nsteps);
         }
         peer_mutex_pool_destroy(mpool);
         if (status != 0)
             goto out;
         bench_summary s = bench_summarize(ms, (size_t)repeat);
-        printf("bench=idle impl=mutex_pool workers=%u cpu_ms_per_s=%.2f "
-               "min=%.2f max=%.2f repeat=%d\n",
-               workers, s.median, s.min, s.max, repeat);
+        printf("bench=idle impl=mutex_pool workers=%u", workers);
+        bench_print_stats("cpu_ms_per_s", &s);
+        printf(" repeat=%d\n", repeat);
     }
 
 out:

@@ -325,10 +325,11 @@ static int bench_objpool_bounded(const bench_opts *o, int repeat)
             continue;
         bench_summary m = i == BIMPL_MUTEX ? base : bench_summarize(rate[i], (size_t)repeat);
         printf("bench=objpool impl=%s shape=bounded threads=%d max_live=%d hold_ns=%d "
-               "hold_spins=%ld n=%ld repeat=%d median_pairs_per_s=%.0f min=%.0f max=%.0f "
-               "ratio_vs_mutex_bounded=%.2f\n",
+               "hold_spins=%ld n=%ld repeat=%d",
                bimpl_names[i], BOUNDED_THREADS, BOUNDED_MAX_LIVE, HOLD_NS, hold_spins, n,
-               repeat, m.median, m.min, m.max, m.median / base.median);
+               repeat);
+        bench_print_stats("pairs_per_s", &m);
+        printf(" speed_vs_mutex_bounded=%.3g\n", m.median / base.median);
     }
     return 0;
 }
@@ -370,7 +371,7 @@ int bench_objpool(const bench_opts *o)
         return bounded ? bench_objpool_bounded(o, repeat) : 0;
 
     static double rate[2][NIMPLS][MAX_REPEAT];
-    for (int r = 0; r < repeat; r++)
+    for (int r = 0; r < repeat; r++) {
         for (unsigned t = 0; t < nthreads; t++)
             for (int i = 0; i < NIMPLS; i++) {
                 if (!wanted[i])
@@ -382,6 +383,8 @@ int bench_objpool(const bench_opts *o)
                     return 1;
                 }
             }
+        bench_progress("objpool", r + 1, repeat);
+    }
 
     for (unsigned t = 0; t < nthreads; t++) {
         double malloc_median =
@@ -389,14 +392,13 @@ int bench_objpool(const bench_opts *o)
         for (int i = 0; i < NIMPLS; i++) {
             if (!wanted[i])
                 continue;
-            double med = bench_median(rate[t][i], (size_t)repeat);
+            bench_summary m = bench_summarize(rate[t][i], (size_t)repeat);
             printf("bench=objpool impl=%s threads=%u obj_size=%d "
-                   "max_idle=%zu max_live=%zu n=%ld repeat=%d median_pairs_per_s=%.0f "
-                   "min=%.0f max=%.0f ratio_vs_malloc=%.2f\n",
+                   "max_idle=%zu max_live=%zu n=%ld repeat=%d",
                    impl_names[i], thread_counts[t], OBJ_SIZE, impl_max_idle[i],
-                   impl_max_live[i],
-                   n, repeat, med, rate[t][i][0], rate[t][i][repeat - 1],
-                   med / malloc_median);
+                   impl_max_live[i], n, repeat);
+            bench_print_stats("pairs_per_s", &m);
+            printf(" speed_vs_malloc=%.3g\n", m.median / malloc_median);
         }
     }
     return bounded ? bench_objpool_bounded(o, repeat) : 0;

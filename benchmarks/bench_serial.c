@@ -298,7 +298,7 @@ int bench_serial(const bench_opts *o)
             status = 1;
             goto out;
         }
-    for (int r = 0; r < repeat; r++)
+    for (int r = 0; r < repeat; r++) {
         for (int c = 0; c < NQCOUNTS; c++)
             for (int p = 0; p < MAX_PRODUCERS; p++)
                 for (int i = 0; i < NIMPLS; i++) {
@@ -319,22 +319,24 @@ int bench_serial(const bench_opts *o)
                     }
                     rate[c][p][i][r] = v;
                 }
+        bench_progress("serial", r + 1, repeat);
+    }
 
     for (int c = 0; c < NQCOUNTS; c++)
         for (int p = 0; p < MAX_PRODUCERS; p++) {
-            bench_summary m[NIMPLS] = {{0, 0, 0}};
+            bench_summary m[NIMPLS] = {{0, 0, 0, 0, 0}};
             for (int i = 0; i < NIMPLS; i++)
                 if (run_impl[i])
                     m[i] = bench_summarize(rate[c][p][i], (size_t)repeat);
             for (int i = 0; i < NIMPLS; i++) {
                 if (!run_impl[i] || !bench_selected(o, impl_names[i]))
                     continue;
-                printf("bench=serial impl=%s queues=%d producers=%d workers=%u n=%ld "
-                       "median_tasks_per_s=%.0f min=%.0f max=%.0f ratio_vs_mutex_fifo=%.2f",
-                       impl_names[i], queue_counts[c], p + 1, workers, n, m[i].median, m[i].min,
-                       m[i].max, m[i].median / m[IMPL_MUTEX].median);
+                printf("bench=serial impl=%s queues=%d producers=%d workers=%u n=%ld",
+                       impl_names[i], queue_counts[c], p + 1, workers, n);
+                bench_print_stats("tasks_per_s", &m[i]);
+                printf(" speed_vs_mutex_fifo=%.3g", m[i].median / m[IMPL_MUTEX].median);
                 if (run_impl[IMPL_ASIO])
-                    printf(" ratio_vs_asio=%.2f", m[i].median / m[IMPL_ASIO].median);
+                    printf(" speed_vs_asio=%.3g", m[i].median / m[IMPL_ASIO].median);
                 printf(" repeat=%d", repeat);
                 if (i == IMPL_CREW) {
                     double tasks = (double)n * repeat;

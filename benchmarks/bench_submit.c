@@ -43,7 +43,7 @@
  *                     queue's semaphore: a short spin, then the kernel, as
  *                     crew's workers spin before they sleep on a futex).
  *                     crew_post's and crew_submit's lines give their ratio
- *                     to it (ratio_vs_moodycamel) when it ran.
+ *                     to it (speed_vs_moodycamel) when it ran.
  * The task marks its own index (a byte per task) and counts itself; the
  * one that completes the count posts a semaphore. After each run every
  * index must have been marked exactly once, and every future must hold
@@ -476,7 +476,7 @@ int bench_submit(const bench_opts *o)
             status = 1;
             goto out;
         }
-    for (int r = 0; r < repeat; r++)
+    for (int r = 0; r < repeat; r++) {
         for (int p = 0; p < MAX_PRODUCERS; p++)
             for (int i = 0; i < NIMPLS; i++) {
                 if (!run_impl[i])
@@ -494,6 +494,8 @@ int bench_submit(const bench_opts *o)
                 }
                 secs[p][i][r] = (double)tasks / t; /* tasks per second */
             }
+        bench_progress("submit", r + 1, repeat);
+    }
 
     for (int p = 0; p < MAX_PRODUCERS; p++) {
         bench_summary base =
@@ -510,14 +512,13 @@ int bench_submit(const bench_opts *o)
             bench_summary m = i == IMPL_MUTEX_POOL
                                   ? base
                                   : bench_summarize(secs[p][i], (size_t)repeat);
-            printf("bench=submit impl=%s producers=%d workers=%u n=%ld "
-                   "median_tasks_per_s=%.0f min=%.0f max=%.0f "
-                   "ratio_vs_mutex_pool=%.2f repeat=%d",
+            printf("bench=submit impl=%s producers=%d workers=%u n=%ld",
                    impl_names[i], p + 1, i == IMPL_RAW ? 0 : workers,
-                   i == IMPL_RAW ? raw_n : n,
-                   m.median, m.min, m.max, m.median / base.median, repeat);
+                   i == IMPL_RAW ? raw_n : n);
+            bench_print_stats("tasks_per_s", &m);
+            printf(" speed_vs_mutex_pool=%.3g repeat=%d", m.median / base.median, repeat);
             if ((i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT) && mc_median > 0)
-                printf(" ratio_vs_moodycamel=%.2f", m.median / mc_median);
+                printf(" speed_vs_moodycamel=%.3g", m.median / mc_median);
             if (i == IMPL_CREW_POST || i == IMPL_CREW_SUBMIT || i == IMPL_CREW_AS_COMPLETED ||
                 i == IMPL_CREW_WAIT_ALL) {
                 double tasks = (double)n * repeat;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -22,13 +23,36 @@ double bench_median(double *v, size_t n)
 
 bench_summary bench_summarize(double *v, size_t n)
 {
-    bench_summary s = {0, 0, 0};
+    bench_summary s = {0, 0, 0, 0, 0};
     if (n == 0)
         return s;
     s.median = bench_median(v, n); /* sorts v */
     s.min = v[0];
     s.max = v[n - 1];
+    s.p10 = v[n / 10];
+    s.p90 = v[n - 1 - n / 10];
     return s;
+}
+
+void bench_print_stats(const char *unit, const bench_summary *s)
+{
+    printf(" median_%s=%.6g p10_%s=%.6g p90_%s=%.6g min_%s=%.6g max_%s=%.6g", unit, s->median,
+           unit, s->p10, unit, s->p90, unit, s->min, unit, s->max);
+}
+
+void bench_progress(const char *workload, long done, long total)
+{
+    static int mode = -1; /* 0: silent, 1: lines, 2: a terminal line */
+    if (mode < 0) {
+        const char *env = getenv("CREW_BENCH_PROGRESS");
+        mode = env != NULL && strcmp(env, "1") == 0 ? 1 : isatty(STDERR_FILENO) ? 2 : 0;
+    }
+    if (mode == 1)
+        fprintf(stderr, "progress: bench=%s done=%ld total=%ld\n", workload, done, total);
+    else if (mode == 2 && done < total)
+        fprintf(stderr, "\rcrew-bench %s: %ld of %ld repetitions\033[K", workload, done, total);
+    else if (mode == 2)
+        fprintf(stderr, "\r\033[K");
 }
 
 double bench_percentile(const double *sorted, size_t n, double p)

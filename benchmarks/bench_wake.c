@@ -190,7 +190,7 @@ int bench_wake(const bench_opts *o)
     for (int i = 0; i < NIMPLS; i++)
         if (t[i].pool != NULL)
             crew_pool_stats(t[i].pool, &t[i].before);
-    for (long k = 0; k < n; k++)
+    for (long k = 0; k < n; k++) {
         for (int i = 0; i < NIMPLS; i++) {
             if (t[i].us == NULL)
                 continue;
@@ -201,15 +201,17 @@ int bench_wake(const bench_opts *o)
             }
             t[i].us[k] = us;
         }
+        if ((k + 1) % 50 == 0 || k + 1 == n)
+            bench_progress("wake", k + 1, n);
+    }
 
     for (int i = 0; i < NIMPLS; i++) {
         if (t[i].us == NULL)
             continue;
         bench_summary s = bench_summarize(t[i].us, (size_t)n);
-        printf("bench=wake impl=%s workers=%u samples=%ld median_us=%.1f "
-               "p99_us=%.1f min_us=%.1f max_us=%.1f",
-               impl_names[i], workers, n, s.median,
-               bench_percentile(t[i].us, (size_t)n, 0.99), s.min, s.max);
+        printf("bench=wake impl=%s workers=%u samples=%ld", impl_names[i], workers, n);
+        bench_print_stats("us", &s);
+        printf(" p99_us=%.6g", bench_percentile(t[i].us, (size_t)n, 0.99));
         if (t[i].pool != NULL) {
             crew_stats after;
             crew_pool_stats(t[i].pool, &after);

@@ -28,10 +28,13 @@ static void usage(FILE *f)
     fprintf(f, "usage: crew-bench WORKLOAD [--impl NAME] [--workers N] "
                "[--n SIZE] [--repeat R]\n"
                "       crew-bench report [--quick] [--out DIR] [--workers N]\n"
+               "       crew-bench report --from DIR/raw.txt [--out DIR]\n"
                "       crew-bench --help\n"
                "\n  --workers N  1..%d (default 2; a workload runs 1 and N)\n"
                "  --n SIZE     the problem size, 1 or more (default: the workload's)\n"
                "  --repeat R   timed runs, 1..%d (default: the workload's)\n"
+               "\nexit status: 0 done, 1 a run failed (a wrong result, an error, a "
+               "workload of the report), 2 bad usage\n"
                "\nworkloads:\n",
             BENCH_MAX_WORKERS, BENCH_MAX_REPEAT);
     for (size_t i = 0; i < NWORKLOADS; i++)
@@ -93,11 +96,11 @@ static int numeric(int argc, char **argv, int *i, long lo, long hi, long *out)
     return 2;
 }
 
-/* crew-bench report [--quick] [--out DIR] [--workers N] */
+/* crew-bench report [--quick] [--out DIR] [--workers N] [--from RAW] */
 static int report(int argc, char **argv)
 {
     int quick = 0;
-    const char *out = NULL;
+    const char *out = NULL, *from = NULL;
     long workers = 0;
     for (int i = 2; i < argc; i++) {
         int rc;
@@ -106,6 +109,9 @@ static int report(int argc, char **argv)
         } else if (strcmp(argv[i], "--out") == 0) {
             if ((out = value_of(argc, argv, &i)) == NULL)
                 return 2;
+        } else if (strcmp(argv[i], "--from") == 0) {
+            if ((from = value_of(argc, argv, &i)) == NULL)
+                return 2;
         } else if (strcmp(argv[i], "--workers") == 0) {
             if ((rc = numeric(argc, argv, &i, 1, BENCH_MAX_WORKERS, &workers)) != 0)
                 return rc;
@@ -113,7 +119,10 @@ static int report(int argc, char **argv)
             return bad_usage("report: unknown option %s%s", argv[i], "");
         }
     }
-    return bench_report_main(quick, out, (unsigned)workers);
+    if (from != NULL && (quick || workers != 0))
+        return bad_usage("report: --from reads results; it takes no %s%s",
+                         quick ? "--quick" : "--workers", "");
+    return bench_report_main(quick, out, (unsigned)workers, from);
 }
 
 int main(int argc, char **argv)
@@ -152,5 +161,10 @@ int main(int argc, char **argv)
         if (rc != 0)
             return rc;
     }
-    return wl->run(&o);
+    int rc = wl->run(&o);
+    if (rc == 2) { /* the workload refused an option (an unknown --impl) */
+        fprintf(stderr, "\n");
+        usage(stderr);
+    }
+    return rc;
 }

@@ -60,7 +60,7 @@ count_results() { # dir: adds the build's per-case counts to the totals
     # checks and examples, the models and their negative controls: gcc
     # build only): one case each.
     local json=$1/meson-logs/testlog.json ex_ok ex_all
-    local plain='"name": "crew:(examples|packaging|trace|lint|docs|cpp_headers|cpp_examples|model) / '
+    local plain='"name": "crew:(examples|packaging|trace|lint|docs|cpp_headers|cpp_examples|model|bench) / '
     if [ -f "$json" ]; then
         ex_all=$(grep -cE "$plain" "$json" || true)
         ex_ok=$(grep -E "$plain" "$json" | grep -c '"result": "OK"' || true)

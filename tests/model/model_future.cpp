@@ -40,6 +40,10 @@ struct record {
     rl::atomic<uint32_t> state; /* job.state: the futex word */
     rl::atomic<uint32_t> waiters;
     rl::atomic<void *> runner;
+    /* The done-callback word; this model registers no callbacks (their
+     * list, callbacks.c, is not modelled), so completion's look at it
+     * always reads 0. */
+    rl::atomic<uintptr_t> callbacks;
     rl::var<int> result; /* job.result */
     int ran = 0;         /* ghost */
     int cancelled = 0;   /* ghost */
@@ -49,6 +53,7 @@ struct record {
         state.store(CREW_JOB_PENDING, rl::mo_relaxed, $);
         waiters.store(0, rl::mo_relaxed, $);
         runner.store(NULL, rl::mo_relaxed, $);
+        callbacks.store(0, rl::mo_relaxed, $);
         result($) = 0;
     }
 
@@ -83,6 +88,7 @@ struct record {
     {
         state.exchange(final_state, MO_RMW(record_finalize));
         state_wake();
+        RL_ASSERT(callbacks.load(MO_LOAD(record_finalize_callbacks)) == 0);
     }
 
     /* crew_record_final */
