@@ -58,9 +58,9 @@ typedef struct glb {
     glb_slot *slots;
 
     /* Tasks posted and not yet finished. A task's last act is its
-     * decrement (release): when the communicating thread reads 0
-     * (acquire), every task's writes to its slot are visible to it, and
-     * no task can start again unless that thread posts one. */
+     * decrement (release, made under lock): when the communicating thread
+     * reads 0 (acquire), every task's writes to its slot are visible to
+     * it, and no task can start again unless that thread posts one. */
     _Alignas(64) atomic_long active;
     /* Set on any failure, local or remote: workers drop their bags. A
      * hint (relaxed): the termination protocol does not depend on when a

@@ -484,6 +484,10 @@ int crew_mpi_run(crew_pool *pool, MPI_Comm comm, const crew_mpi_bag_ops *ops,
         MPI_Type_free(&wave_type);
     MPI_Comm_free(&c.comm);
     free(gathered);
+    /* The last task decrements active under the lock (work.c): once we
+     * hold it, no task touches g any more. */
+    pthread_mutex_lock(&g.lock);
+    pthread_mutex_unlock(&g.lock);
     teardown(&g, &c);
     pthread_cond_destroy(&g.cond);
     pthread_mutex_destroy(&g.lock);

@@ -139,9 +139,16 @@ void *glb_task_run(void *arg)
         glb_fail(g, err);
     ops->destroy(bag, ops->ctx);
     /* release: this task's slot writes happen before the count that says
-     * it finished (see glb.active). The thread that counts the rank dry
-     * wakes the communicating thread. */
-    if (atomic_fetch_sub_explicit(&g->active, 1, memory_order_release) == 1)
-        glb_kick(g);
+     * it finished (see glb.active). The task that counts the rank dry
+     * wakes the communicating thread, which may end the run as soon as it
+     * reads 0 and free g: so the decrement is made under the lock, and
+     * the run locks it once more before it frees anything (run.c), by
+     * which time this task no longer touches g. */
+    pthread_mutex_lock(&g->lock);
+    if (atomic_fetch_sub_explicit(&g->active, 1, memory_order_release) == 1) {
+        g->kicked = true;
+        pthread_cond_signal(&g->cond);
+    }
+    pthread_mutex_unlock(&g->lock);
     return NULL;
 }
