@@ -22,3 +22,5 @@ crew_ensure_packages() {
 }
 
 CREW_BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libatomic-ops-dev libcriterion-dev)
+# crew-mpi (src/mpi) and its suite: Open MPI, its mpirun and headers.
+CREW_MPI_PACKAGES=(openmpi-bin libopenmpi-dev)

@@ -3,14 +3,15 @@
  * published size.
  *
  *   mpirun -np 2 ./mpi_example_uts [--tree T1|T2|T3|T5|small]... [--workers W]
- *                                  [--chunk N] [--repeat R] [--stats]
+ *                                  [--chunk N] [--repeat R] [--stats] [--seq]
  *
  * The bag is GLB's UTS bag: a stack of (node, range of children still to
  * visit). Processing an item generates one child, counts it and pushes its
  * own range; a thief gets the upper half of every range that has two
  * children or more. Rank 0 prints the count and the time; with --stats,
- * every rank's communication counts. Exit status 0 when the count is the
- * published one. */
+ * every rank's communication counts; with --seq, the time of a sequential
+ * walk before each run. Exit status 0 when the count is the published
+ * one. */
 #include <crew_mpi.h>
 #include <uts.h>
 
@@ -175,6 +176,42 @@ static void result_reduce(void *acc, const void *other, void *ctx)
 
 static const uts_result zero;
 
+/* Every rank's counts (crew_mpi_stats), printed by rank 0 in rank order,
+ * as name=value: steals sent and won, lifeline requests sent, loot sent to
+ * thieves (served) and down lifelines (pushed), loot messages and bytes,
+ * the mean time a steal request waited for its answer. */
+static void print_stats(const crew_mpi_stats *st, int rank, int nranks)
+{
+    crew_mpi_stats *all = rank == 0 ? malloc((size_t)nranks * sizeof *all) : NULL;
+    MPI_Gather(st, (int)sizeof *st, MPI_BYTE, all, (int)sizeof *st, MPI_BYTE, 0, MPI_COMM_WORLD);
+    for (int j = 0; rank == 0 && all != NULL && j < nranks; j++) {
+        const crew_mpi_stats *s = &all[j];
+        printf("  rank %d: steals=%llu won=%llu lifelines=%llu served=%llu pushed=%llu "
+               "loot_sent=%llu loot_bytes=%llu loot_max=%llu loot_received=%llu "
+               "messages_sent=%llu messages_received=%llu local_splits=%llu waves=%llu "
+               "steal_wait_us=%.1f idle_s=%.4f wakeups=%llu\n",
+               j, (unsigned long long)s->steals_sent, (unsigned long long)s->steals_won,
+               (unsigned long long)s->lifelines_sent, (unsigned long long)s->requests_served,
+               (unsigned long long)s->lifeline_loot, (unsigned long long)s->loot_sent,
+               (unsigned long long)s->loot_bytes_sent, (unsigned long long)s->loot_bytes_max,
+               (unsigned long long)s->loot_received, (unsigned long long)s->messages_sent,
+               (unsigned long long)s->messages_received, (unsigned long long)s->local_splits,
+               (unsigned long long)s->waves,
+               s->steals_sent ? (double)s->steal_wait_ns / (double)s->steals_sent / 1e3 : 0.0,
+               (double)s->idle_ns * 1e-9, (unsigned long long)s->wakeups);
+    }
+    free(all);
+}
+
+/* The same tree walked by one thread, no crew, no MPI (uts_walk). */
+static void time_sequential(const uts_preset *t)
+{
+    double t0 = MPI_Wtime();
+    uts_count c = uts_walk(&t->params);
+    printf("uts %s: %llu nodes, sequential: %.4f s%s\n", t->name, (unsigned long long)c.nodes,
+           MPI_Wtime() - t0, c.nodes == t->size.nodes ? "" : " WRONG");
+}
+
 int main(int argc, char **argv)
 {
     int rc = crew_mpi_init(&argc, &argv);
@@ -190,7 +227,7 @@ int main(int argc, char **argv)
     const char *trees[8] = {"T1"};
     int ntrees = 0;
     unsigned workers = 1, repeat = 1;
-    bool show_stats = false;
+    bool show_stats = false, sequential = false;
     crew_mpi_config cfg;
     crew_mpi_config_default(&cfg);
     for (int i = 1; i < argc; i++) {
@@ -204,6 +241,8 @@ int main(int argc, char **argv)
             repeat = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--stats") == 0)
             show_stats = true;
+        else if (strcmp(argv[i], "--seq") == 0)
+            sequential = true;
     }
     if (ntrees == 0)
         ntrees = 1;
@@ -241,6 +280,8 @@ int main(int argc, char **argv)
     int status = 0;
     for (int i = 0; i < ntrees * (int)repeat && status == 0; i++) {
         const uts_preset *t = uts_preset_find(trees[i / (int)repeat]);
+        if (sequential && rank == 0)
+            time_sequential(t);
         ops.ctx = (void *)&t->params;
         uts_result res;
         crew_mpi_stats st;
@@ -258,33 +299,8 @@ int main(int argc, char **argv)
                    right ? "" : " WRONG");
         if (!right)
             status = 1;
-        if (show_stats) {
-            crew_mpi_stats *all = rank == 0 ? malloc((size_t)nranks * sizeof *all) : NULL;
-            MPI_Gather(&st, (int)sizeof st, MPI_BYTE, all, (int)sizeof st, MPI_BYTE, 0,
-                       MPI_COMM_WORLD);
-            for (int j = 0; rank == 0 && all != NULL && j < nranks; j++) {
-                const crew_mpi_stats *s = &all[j];
-                printf("  rank %d: steals %llu won %llu, lifelines %llu, served %llu + %llu "
-                       "lifeline, loot sent %llu (%llu B, max %llu B) received %llu (%llu B), "
-                       "messages %llu/%llu, local splits %llu, waves %llu, steal wait %.1f us, "
-                       "idle %.4f s, wakeups %llu\n",
-                       j, (unsigned long long)s->steals_sent, (unsigned long long)s->steals_won,
-                       (unsigned long long)s->lifelines_sent,
-                       (unsigned long long)s->requests_served,
-                       (unsigned long long)s->lifeline_loot, (unsigned long long)s->loot_sent,
-                       (unsigned long long)s->loot_bytes_sent,
-                       (unsigned long long)s->loot_bytes_max,
-                       (unsigned long long)s->loot_received,
-                       (unsigned long long)s->loot_bytes_received,
-                       (unsigned long long)s->messages_sent,
-                       (unsigned long long)s->messages_received,
-                       (unsigned long long)s->local_splits, (unsigned long long)s->waves,
-                       s->steals_sent ? (double)s->steal_wait_ns / (double)s->steals_sent / 1e3
-                                      : 0.0,
-                       (double)s->idle_ns * 1e-9, (unsigned long long)s->wakeups);
-            }
-            free(all);
-        }
+        if (show_stats)
+            print_stats(&st, rank, nranks);
     }
     crew_pool_destroy(pool);
     MPI_Finalize();
