@@ -97,6 +97,12 @@ typedef struct crew_mpi_bag_ops {
 /* Tuning                                                              */
 /* ------------------------------------------------------------------ */
 
+/* As crew_config: start from crew_mpi_config_default and change fields.
+ * A zeroed config (size 0) means the defaults, its non-zero fields taken
+ * as given; with size set, every field is taken as given (steals 0: go to
+ * the lifelines at once; abort_ms 0: never call MPI_Abort). chunk,
+ * max_loot and the polling intervals must not be 0 (EINVAL); the
+ * intervals are at most 1 s. */
 typedef struct crew_mpi_config {
     size_t   size;          /* sizeof(crew_mpi_config), set by crew_mpi_config_default */
     size_t   chunk;         /* n: items per process call between checks for thieves (512) */
@@ -152,21 +158,21 @@ CREW_MPI_API int crew_mpi_thread_level_ok(void);
  * workers inside this rank, and writes the reduction of all the ranks'
  * results to *result on every rank. Collective: every rank of comm calls
  * it, with the same ops (result_size) and the same max_loot; cfg NULL
- * means defaults; stats may be NULL. The caller is not one of pool's
- * workers; nothing else may use comm's messages meanwhile (crew-mpi
- * works on a duplicate of comm, so the program's own messages on comm are
- * safe); the pool must not be shut down during the run.
+ * means defaults; stats may be NULL. The caller is not a crew worker;
+ * crew-mpi works on a duplicate of comm, so the program's own messages on
+ * comm are safe, but the program makes no MPI call of its own during the
+ * run; the pool must not be shut down during the run.
  *
  * Returns the same value on every rank: 0, or the error of the
  * lowest-numbered rank that failed: an errno value of the program's
  * functions, ENOMEM, EMSGSIZE (a split wrote more than the cap),
  * EPROTO (a message crew-mpi did not send, or larger than the bound),
  * EIO (an MPI call failed), ETIMEDOUT (timeout_ms passed), EINVAL (bad
- * arguments on any rank, or ranks that disagree on result_size or
- * max_loot). Returned locally, without communicating: the errors of
- * crew_mpi_thread_level_ok, EINVAL for a NULL pool, comm or result,
- * EDEADLK when called from one of pool's workers (the other ranks then
- * wait for this one: see timeout_ms).
+ * arguments on any rank, a NULL pool or result included, or ranks that
+ * disagree on result_size or max_loot). Returned locally, without
+ * communicating (the other ranks then wait for this one: see timeout_ms):
+ * EDEADLK when called from a crew worker, the errors of
+ * crew_mpi_thread_level_ok, EINVAL for MPI_COMM_NULL.
  *
  * A rank whose peers stop answering (a crashed or stuck process, a rank
  * that never calls crew_mpi_run) cannot finish collectively: with
