@@ -284,8 +284,9 @@ static int progress(glb_comm *c, MPI_Comm user, const run_clock *k, MPI_Datatype
          * caps): it notices a prompt answer promptly and costs little
          * while a victim is slow to split. */
         unsigned cap = cfg->idle_poll_us;
-        if (c->nranks > 1 &&
-            (active > 0 || atomic_load_explicit(&g->demand, memory_order_relaxed) != DEMAND_NONE))
+        /* relaxed: only how soon to look again depends on it. */
+        int demand = atomic_load_explicit(&g->demand, memory_order_relaxed);
+        if (c->nranks > 1 && (active > 0 || demand != DEMAND_NONE))
             cap = cfg->busy_poll_us;
         if (c->awaiting_reply) {
             uint64_t quarter = (c->now_ns - c->asked_ns) / 4000u;
@@ -411,7 +412,8 @@ int crew_mpi_run(crew_pool *pool, MPI_Comm comm, const crew_mpi_bag_ops *ops,
     c.g = &g;
     c.cfg = &cfg;
     c.comm = MPI_COMM_NULL;
-    if (MPI_Comm_rank(comm, &c.rank) != MPI_SUCCESS || MPI_Comm_size(comm, &c.nranks) != MPI_SUCCESS)
+    if (MPI_Comm_rank(comm, &c.rank) != MPI_SUCCESS ||
+        MPI_Comm_size(comm, &c.nranks) != MPI_SUCCESS)
         return EINVAL;
     int local = resolve_config(cfg_in, &cfg);
     if (local == 0 && (pool == NULL || result == NULL))
