@@ -139,10 +139,22 @@ static void sleep_us(unsigned us)
     nanosleep(&ts, NULL);
 }
 
+/* The next sleep of a rank waiting for an answer that started at
+ * since_ns: a quarter of the time waited so far, between the two polling
+ * intervals (a prompt answer is seen promptly; a long wait costs little). */
+static unsigned patient_sleep_us(const glb_comm *c, uint64_t since_ns)
+{
+    uint64_t quarter = (c->now_ns - since_ns) / 4000u;
+    if (quarter > c->cfg->idle_poll_us)
+        return c->cfg->idle_poll_us;
+    return quarter < c->cfg->busy_poll_us ? c->cfg->busy_poll_us : (unsigned)quarter;
+}
+
 /* Waits, sleeping, for a collective request every rank must join. */
 static void wait_collective(glb_comm *c, MPI_Comm user, const run_clock *k, MPI_Request *req,
                             const char *what)
 {
+    uint64_t since = glb_now_ns();
     unsigned us = 5;
     for (;;) {
         int flag = 0;
@@ -154,8 +166,9 @@ static void wait_collective(glb_comm *c, MPI_Comm user, const run_clock *k, MPI_
         if (k->deadline_ns != 0 && c->failure_known_ns == 0 && c->now_ns > k->deadline_ns)
             c->failure_known_ns = c->now_ns;
         abort_if_stuck(c, user, k);
-        sleep_us(us);
-        us = us * 2 > c->cfg->idle_poll_us ? c->cfg->idle_poll_us : us * 2;
+        unsigned cap = patient_sleep_us(c, since);
+        sleep_us(us < cap ? us : cap);
+        us *= 2;
     }
 }
 
@@ -214,6 +227,11 @@ static int progress(glb_comm *c, MPI_Comm user, const run_clock *k, MPI_Datatype
     int64_t prev_received = -1; /* none before the first wave */
     unsigned poll_us = 5;
     uint64_t idle_since = 0;
+    /* A wave completes only when every rank was passive at its turn: the
+     * end is near, and the next waves would crawl at idle_poll_us per
+     * round of the reduction. For a while after a wave, look as often as
+     * a busy rank does. */
+    uint64_t eager_until = 0;
     for (;;) {
         c->now_ns = glb_now_ns();
         bool did = glb_drain_incoming(c);
@@ -245,6 +263,7 @@ static int progress(glb_comm *c, MPI_Comm user, const run_clock *k, MPI_Datatype
                     return (int)in.error;
                 }
                 prev_received = in.received;
+                eager_until = c->now_ns + 50ull * cfg->busy_poll_us * 1000u;
             }
         }
         if (!wave_open && glb_passive(c)) {
@@ -286,16 +305,10 @@ static int progress(glb_comm *c, MPI_Comm user, const run_clock *k, MPI_Datatype
         unsigned cap = cfg->idle_poll_us;
         /* relaxed: only how soon to look again depends on it. */
         int demand = atomic_load_explicit(&g->demand, memory_order_relaxed);
-        if (c->nranks > 1 && (active > 0 || demand != DEMAND_NONE))
+        if (c->nranks > 1 && (active > 0 || demand != DEMAND_NONE || c->now_ns < eager_until))
             cap = cfg->busy_poll_us;
-        if (c->awaiting_reply) {
-            uint64_t quarter = (c->now_ns - c->asked_ns) / 4000u;
-            unsigned wait = quarter > cfg->idle_poll_us ? cfg->idle_poll_us : (unsigned)quarter;
-            if (wait < cfg->busy_poll_us)
-                wait = cfg->busy_poll_us;
-            if (wait < cap)
-                cap = wait;
-        }
+        if (c->awaiting_reply && patient_sleep_us(c, c->asked_ns) < cap)
+            cap = patient_sleep_us(c, c->asked_ns);
         if (poll_us > cap)
             poll_us = cap;
         wait_for_kick(g, poll_us);
