@@ -58,19 +58,31 @@ for tree in T1 T3; do
         grep WRONG "$log" >&2
         exit 1
     fi
-    times() { # configuration
-        grep -E "^$1 uts $tree: .* workers: " "$log" | sed -E 's/.*: ([0-9.]+) s$/\1/'
+    field() { # configuration, 1 (wall seconds) or 2 (CPU seconds, every thread of every rank)
+        grep -E "^$1 uts $tree: .* workers: " "$log" |
+            sed -E "s/.*: ([0-9.]+) s, cpu ([0-9.]+) s\$/\\$2/"
     }
-    seq=$(grep -E "^1x2 uts $tree: .* sequential: " "$log" | sed -E 's/.*: ([0-9.]+) s$/\1/' | median)
-    one=$(times 1x2 | median)
-    two=$(times 2x1 | median)
-    bound=$(times 2x1bound | median)
+    seqf() {
+        grep -E "^1x2 uts $tree: .* sequential: " "$log" |
+            sed -E "s/.*: ([0-9.]+) s, cpu ([0-9.]+) s\$/\\$1/"
+    }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+    seq=$(seqf 1 | median)
+    seqc=$(seqf 2 | median)
     echo
-    echo "UTS $tree, medians of $((rounds * runs)) runs (seconds):"
-    echo "  sequential walk           $seq"
-    echo "  1 rank  x 2 workers       $one   (speedup $(awk -v a="$seq" -v b="$one" 'BEGIN { printf "%.2f", a / b }'))"
-    echo "  2 ranks x 1 worker        $two   (speedup $(awk -v a="$seq" -v b="$two" 'BEGIN { printf "%.2f", a / b }'); 1x2 / 2x1 = $(awk -v a="$one" -v b="$two" 'BEGIN { printf "%.2f", a / b }'))"
-    echo "  2 ranks x 1 worker, bound $bound   (1x2 / 2x1 = $(awk -v a="$one" -v b="$bound" 'BEGIN { printf "%.2f", a / b }'))"
+    echo "UTS $tree, medians of $((rounds * runs)) runs: wall seconds, CPU seconds (every thread of every rank):"
+    printf "  %-28s %8s %8s\n" "sequential walk" "$seq" "$seqc"
+    for cfg in 1x2 2x1 2x1bound; do
+        wall=$(field $cfg 1 | median)
+        cpu=$(field $cfg 2 | median)
+        case $cfg in
+            1x2) name="1 rank  x 2 workers"; one=$wall ;;
+            2x1) name="2 ranks x 1 worker" ;;
+            *) name="2 ranks x 1 worker, bound" ;;
+        esac
+        printf "  %-28s %8s %8s   speedup %s, CPU %s x the walk's, 1x2/this %s\n" "$name" "$wall" "$cpu" \
+            "$(ratio "$seq" "$wall")" "$(ratio "$cpu" "$seqc")" "$(ratio "$one" "$wall")"
+    done
     echo "  per rank, summed over the $((rounds * runs)) unbound 2 x 1 runs:"
     grep -E "^2x1   rank " "$log" | awk '
         { r = $3; sub(":", "", r); ranks[r] = 1

@@ -8,7 +8,8 @@
  * The bag is GLB's UTS bag: a stack of (node, range of children still to
  * visit). Processing an item generates one child, counts it and pushes its
  * own range; a thief gets the upper half of every range that has two
- * children or more. Rank 0 prints the count and the time; with --stats,
+ * children or more. Rank 0 prints the count, the time and the CPU time
+ * of every thread of every rank during the run; with --stats,
  * every rank's communication counts; with --seq, the time of a sequential
  * walk before each run. Exit status 0 when the count is the published
  * one. */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* One stack entry: children [lo, hi) of node are still to visit; lo = -1
  * marks a node not counted yet (the root). Plain data: loot is an array
@@ -203,13 +205,23 @@ static void print_stats(const crew_mpi_stats *st, int rank, int nranks)
     free(all);
 }
 
+/* CPU time of this process, every thread. */
+static double cpu_seconds(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           1e-6 * (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 /* The same tree walked by one thread, no crew, no MPI (uts_walk). */
 static void time_sequential(const uts_preset *t)
 {
-    double t0 = MPI_Wtime();
+    double t0 = MPI_Wtime(), c0 = cpu_seconds();
     uts_count c = uts_walk(&t->params);
-    printf("uts %s: %llu nodes, sequential: %.4f s%s\n", t->name, (unsigned long long)c.nodes,
-           MPI_Wtime() - t0, c.nodes == t->size.nodes ? "" : " WRONG");
+    printf("uts %s: %llu nodes, sequential: %.4f s, cpu %.4f s%s\n", t->name,
+           (unsigned long long)c.nodes, MPI_Wtime() - t0, cpu_seconds() - c0,
+           c.nodes == t->size.nodes ? "" : " WRONG");
 }
 
 int main(int argc, char **argv)
@@ -285,7 +297,10 @@ int main(int argc, char **argv)
         ops.ctx = (void *)&t->params;
         uts_result res;
         crew_mpi_stats st;
+        double cpu = cpu_seconds(), cpu_all = 0;
         rc = crew_mpi_run(pool, MPI_COMM_WORLD, &ops, &cfg, &res, &st);
+        cpu = cpu_seconds() - cpu;
+        MPI_Reduce(&cpu, &cpu_all, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
         if (rc != 0) {
             fprintf(stderr, "uts: rank %d: crew_mpi_run: %s\n", rank, strerror(rc));
             status = 1;
@@ -293,9 +308,10 @@ int main(int argc, char **argv)
         }
         bool right = res.nodes == t->size.nodes && res.leaves == t->size.leaves;
         if (rank == 0)
-            printf("uts %s: %llu nodes, %llu leaves, depth %llu; %d ranks x %u workers: %.4f s%s\n",
+            printf("uts %s: %llu nodes, %llu leaves, depth %llu; %d ranks x %u workers: "
+                   "%.4f s, cpu %.4f s%s\n",
                    t->name, (unsigned long long)res.nodes, (unsigned long long)res.leaves,
-                   (unsigned long long)res.max_depth, nranks, workers, st.seconds,
+                   (unsigned long long)res.max_depth, nranks, workers, st.seconds, cpu_all,
                    right ? "" : " WRONG");
         if (!right)
             status = 1;
