@@ -77,3 +77,6 @@ crew_ensure_arm64() {
     rm -rf "$tmp" "$CREW_ARM64_SYSROOT"
     mv "$CREW_ARM64_SYSROOT.new" "$CREW_ARM64_SYSROOT"
 }
+
+# crew-mpi (src/mpi) and its suite: Open MPI, its mpirun and headers.
+CREW_MPI_PACKAGES=(openmpi-bin libopenmpi-dev)

@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-crew_ensure_packages "${CREW_BUILD_PACKAGES[@]}"
+crew_ensure_packages "${CREW_BUILD_PACKAGES[@]}" "${CREW_MPI_PACKAGES[@]}"
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "crew: mpirun not found (Open MPI's openmpi-bin): crew-mpi's suite mpi cannot run"
+fi
 
 builds=(gcc clang tsan asan arm64)
 if [ $# -gt 0 ]; then
