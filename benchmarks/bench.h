@@ -104,6 +104,8 @@ long seq_fib(long n);
     X(sort, "fork-join merge sort with a parallel merge (cilksort-like)")    \
     X(uts_geo, "Unbalanced Tree Search, geometric tree: node count")         \
     X(uts_bin, "Unbalanced Tree Search, binomial tree: node count")          \
+    X(uts_t1, "UTS's sample tree T1 (geometric, SHA-1 stream): node count")  \
+    X(uts_t3, "UTS's sample tree T3 (binomial, SHA-1 stream): node count")   \
     X(knapsack, "fork-join 0-1 knapsack, every node a spawn (Lace's)")       \
     X(pi, "fork-join Monte Carlo pi, the samples halved down to one")        \
     X(strassen, "fork-join Strassen matrix multiply (doubles), 16x16 base") \

@@ -71,6 +71,8 @@ static const cell cells[] = {
     {"sort", "", "--n 200000 --repeat 2", 0, 22, 2.4},
     {"uts_geo", "", "--repeat 2 --n 1", 0, 16, 0.7},
     {"uts_bin", "", "--repeat 2 --n 1", 0, 10, 0.6},
+    {"uts_t1", "--repeat 3", "--repeat 2 --n 1", 0, 40, 0.3},
+    {"uts_t3", "--repeat 3", "--repeat 2 --n 1", 0, 40, 0.3},
     /* knapsack and pi spawn every node of trees of 10^7 to 10^8 nodes by
      * default (Lace's scale), where OpenMP's and oneTBB's tasks take
      * minutes: the full report runs them smaller. */
