@@ -107,6 +107,7 @@ long seq_fib(long n);
     X(uts_t1, "UTS's sample tree T1 (geometric, SHA-1 stream): node count")  \
     X(uts_t3, "UTS's sample tree T3 (binomial, SHA-1 stream): node count")   \
     X(knapsack, "fork-join 0-1 knapsack, every node a spawn (Lace's)")       \
+    X(dfs, "Lace's dfs: a 10-ary tree, ten spawns then ten syncs a node")   \
     X(pi, "fork-join Monte Carlo pi, the samples halved down to one")        \
     X(strassen, "fork-join Strassen matrix multiply (doubles), 16x16 base") \
     X(grain, "docs/choosing.md's figures: loop grains, cutoffs, spin_us")

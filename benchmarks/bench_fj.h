@@ -170,6 +170,17 @@ static inline int pi_hit(uint64_t i)
 }
 uint64_t seq_pi(long start, long cnt);
 
+/* dfs: Lace's dfs, a tree of DFS_WIDTH children per inner node, `depth`
+ * levels deep; every inner node spawns all its children, then syncs them
+ * all (newest first). A leaf calls dfs_leaf (seq/dfs.c: a separate
+ * translation unit, so the call stays), which returns 1: the result is
+ * the number of leaves, DFS_WIDTH^depth, and a leaf costs a call, as
+ * Lace's does at -O2 (gcc drops its leaf loop, whose result nobody
+ * reads). seq_dfs is the twin: the same tree, plain calls. */
+#define DFS_WIDTH 10
+long dfs_leaf(void);
+long seq_dfs(int depth);
+
 /* strassen: C = A B for s x s blocks (s a power of two, at least ST_BASE;
  * row lengths ldc, lda, ldb) by Strassen's seven products in Winograd's
  * form, down to blocks of ST_BASE, multiplied by strassen_base. A level
