@@ -254,6 +254,12 @@ int serial_wait_returns_once_every_task_posted_before_it_ran(void)
     CHECK((bg.q = crew_serial_create(p)) != NULL);
     pthread_t t;
     CHECK(pthread_create(&t, NULL, bg_poster, &bg) == 0);
+    /* The waits must meet a busy queue: let the producer get going first
+     * (in an ASan run the rounds below finished before it had posted
+     * one task). */
+    double t0 = test_now_s();
+    while (atomic_load(&bg.posted) < 1000 && test_now_s() - t0 < 5)
+        test_sleep_ms(1);
     int rounds = (int)crew_scaled(20, 5), missing = 0;
     for (int r = 0; r < rounds; r++) {
         for (int i = 0; i < WB_MARKED; i++)
