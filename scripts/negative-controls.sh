@@ -52,6 +52,15 @@ for entry in "${controls[@]}"; do
                 grep -E "check failed" "$log" | grep -v "did not happen" | sed 's/^/    /'
                 break
             fi
+            # A crash of the case is a bite too: with the guard gone the
+            # structure hands one item out twice (a double free) or
+            # follows a stale link.
+            if grep -q "CRASH!" "$log"; then
+                bit=1
+                echo "negative control $control: a test crashed, as a broken guard may make it (run $attempt):"
+                grep -E "CRASH!" "$log" | sed 's/^/    /'
+                break
+            fi
             inconclusive=1
         fi
     done
