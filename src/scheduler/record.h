@@ -18,6 +18,8 @@
 
 #include "scheduler/internal.h"
 
+#include <stddef.h>
+
 typedef enum crew_record_kind {
     CREW_RECORD_FUTURE, /* crew_submit: the submitter holds a reference */
     CREW_RECORD_POST,   /* crew_post from inside the pool: the queue's only */
@@ -46,29 +48,41 @@ typedef struct crew_serial_link {
 } crew_serial_link;
 
 typedef struct crew_record {
-    crew_job_ job; /* first: queues hold &job */
+    crew_job_ job; /* first: queues hold &job (the first cache line) */
+    /* Then everything a submit writes or a run reads, up to byte 128;
+     * after it what only groups, serial queues and callbacks use, written
+     * by them alone, so a plain submit writes two cache lines' worth, as
+     * before those features existed (with a million futures alive, as in
+     * crew-bench submit, the records are memory traffic). */
     _Atomic uint32_t refs;
     _Atomic uint32_t waiters; /* threads sleeping on job.state */
     crew_record_kind kind;
+    /* The first node registered while pending needs no allocation: most
+     * futures get one callback or one completion queue's note. 0 whenever
+     * first_node is free (set once when the object is built: every taker
+     * puts it back before the record is recycled). */
+    _Atomic uint32_t first_node_taken;
     crew_pool *pool;   /* valid while queued or running */
-    crew_group *group; /* CREW_RECORD_GROUP */
+    crew_group *group; /* CREW_RECORD_GROUP, else NULL */
     crew_records *home;
-    struct crew_record *group_next; /* the group's list (CREW_RECORD_GROUP) */
     /* Done callbacks and notes (callbacks.c): 0, a push-only LIFO chain of
      * crew_done_node while the future is pending, then CREW_CB_BUSY (a
      * thread runs its callbacks: it holds the "turn") or CREW_CB_CLOSED.
-     * Late on_done callers wait for the turn on cb_event. */
+     * Late on_done callers wait for the turn on cb_event (both set once
+     * when the object is built; the sleepers' count is back to 0 whenever
+     * nobody waits). */
     _Atomic uintptr_t callbacks;
     _Atomic uint32_t cb_event;
     _Atomic uint32_t cb_sleepers;
-    /* The first node registered while pending needs no allocation: most
-     * futures get one callback or one completion queue's note. */
-    _Atomic uint32_t first_node_taken;
-    crew_done_node first_node;
+    struct crew_serial *serial; /* its serial queue; read only under CREW_JOB_SERIAL */
 
-    struct crew_serial *serial;     /* its serial queue (CREW_JOB_SERIAL) */
-    crew_serial_link serial_link;   /* its place in that queue's list */
+    /* The third line: set only by the feature that uses it. */
+    struct crew_record *group_next; /* the group's list (CREW_RECORD_GROUP) */
+    crew_serial_link serial_link;   /* its place in its serial queue's list */
+    crew_done_node first_node;
 } crew_record;
+_Static_assert(offsetof(crew_record, group_next) <= 128,
+               "a plain submit's fields fit two cache lines");
 
 /* A record for fn(arg), its references counted for its kind, its finish
  * handler set to the dequeue handler: NULL with *rc EINVAL (NULL pool or
