@@ -211,6 +211,24 @@ int crew_publish_all_private(crew_worker *w)
     return all;
 }
 
+void crew_answer_request(crew_worker *w)
+{
+    crew_worker_hot_ *h = &w->hot;
+    /* Relaxed: a request missed here is answered at the next call (or the
+     * next spawn); this only decides whether to publish now. At least two
+     * private slots: the newest is about to be synced here. Half of them,
+     * oldest first: such a frame answers only between its own tasks, so a
+     * thief given one would wait a whole task for the next. */
+    int private_slots = h->top - h->split;
+    if (private_slots < 2 || __atomic_load_n(&h->limit, __ATOMIC_RELAXED) != 0)
+        return;
+    unsigned published = 0;
+    for (int i = 0; i < private_slots / 2 && publish_oldest_private(w); i++)
+        published++;
+    if (published > 0)
+        crew_wake_after_publish(w->pool, published);
+}
+
 /* ---- spawn ---- */
 
 /* A spawn that did not take the fast path: the next slot (or -1: none

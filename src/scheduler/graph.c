@@ -434,7 +434,8 @@ static void run_frame(crew_node *first, crew_node *const *more, uint32_t nmore)
     nested_frames++;
     /* A traced pool records every node's run: one test per frame when the
      * pool does not trace. */
-    crew_worker *traced = crew_self();
+    crew_worker *self = crew_self();
+    crew_worker *traced = self;
     if (traced != NULL && traced->pool->trace_path == NULL)
         traced = NULL;
     crew_graph *g = first->graph;
@@ -482,6 +483,11 @@ static void run_frame(crew_node *first, crew_node *const *more, uint32_t nmore)
                 cur = s;
                 break;
             }
+            /* This frame spawns nothing more (a wide graph spawns its
+             * ready nodes at once and then only syncs them): answer a
+             * thief's request here, as a spawn would. */
+            if (self != NULL)
+                crew_answer_request(self);
             crew_node *outer = syncing;
             syncing = s;
             void *r = crew_sync(&s->task);

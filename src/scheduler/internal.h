@@ -307,6 +307,12 @@ uint64_t crew_spawns_counted(const crew_worker_hot_ *h);
 /* Publishes every private spawn, waking sleepers for them: 1, or 0 when
  * the deque could not grow (the ones not yet published stay private). */
 int crew_publish_all_private(crew_worker *w);
+/* For frames that spawn many tasks and then only sync them (a task
+ * graph's frame): if a thief has asked for work (limit 0) and at least two
+ * private slots are unsynced, publish the oldest half of them (a spawn
+ * would publish one).
+ * Called between syncs, never on the inline fast path. */
+void crew_answer_request(crew_worker *w);
 /* A thief runs a spawn it stole and completes it for its owner. */
 void crew_run_stolen_spawn(crew_worker *w, crew_job_ *job);
 typedef struct crew_wait_ops {
