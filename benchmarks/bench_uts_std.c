@@ -110,14 +110,6 @@ static void *crew_root(void *v)
     return &out;
 }
 
-#ifdef CREW_BENCH_HAVE_TBB
-static void tbb_root(void *v)
-{
-    std_arg *a = v;
-    a->out = tbb_range(a->p, a->parent, a->lo, a->hi);
-}
-#endif
-
 static double std_run(void *ctx, int impl, crew_pool *pool, unsigned workers, fj_result *out)
 {
     std_ctx *c = ctx;
@@ -148,7 +140,7 @@ static double std_run(void *ctx, int impl, crew_pool *pool, unsigned workers, fj
         case FJ_TBB: {
 #ifdef CREW_BENCH_HAVE_TBB
             std_arg root = {p, &c->root, 0, c->k, {0, 0, 0}};
-            if (peer_tbb_execute(workers, tbb_root, &root) != 0)
+            if (peer_tbb_execute(workers, tbb_range_task, &root) != 0)
                 return -1;
             sub = root.out;
 #else

@@ -192,23 +192,24 @@ static int publish_oldest_private(crew_worker *w)
     return 1;
 }
 
+/* Publishes up to n of the oldest private slots, then wakes sleepers for
+ * them (one wake per task, as far as there are sleepers with no wake
+ * coming): how many it published. Fewer than n when the private part ran
+ * out or the deque could not grow. */
+static int publish_oldest(crew_worker *w, int n)
+{
+    int published = 0;
+    while (published < n && publish_oldest_private(w))
+        published++;
+    if (published > 0)
+        crew_wake_after_publish(w->pool, (unsigned)published);
+    return published;
+}
+
 int crew_publish_all_private(crew_worker *w)
 {
-    crew_worker_hot_ *h = &w->hot;
-    unsigned published = 0;
-    int all = 1;
-    while (h->split < h->top) {
-        if (!publish_oldest_private(w)) {
-            all = 0;
-            break;
-        }
-        published++;
-    }
-    /* Sleepers may take them now: one wake per task, as far as there are
-     * sleepers with no wake coming. */
-    if (published > 0)
-        crew_wake_after_publish(w->pool, published);
-    return all;
+    publish_oldest(w, INT_MAX);
+    return w->hot.split == w->hot.top;
 }
 
 void crew_answer_request(crew_worker *w)
@@ -220,13 +221,8 @@ void crew_answer_request(crew_worker *w)
      * oldest first: such a frame answers only between its own tasks, so a
      * thief given one would wait a whole task for the next. */
     int private_slots = h->top - h->split;
-    if (private_slots < 2 || __atomic_load_n(&h->limit, __ATOMIC_RELAXED) != 0)
-        return;
-    unsigned published = 0;
-    for (int i = 0; i < private_slots / 2 && publish_oldest_private(w); i++)
-        published++;
-    if (published > 0)
-        crew_wake_after_publish(w->pool, published);
+    if (private_slots >= 2 && __atomic_load_n(&h->limit, __ATOMIC_RELAXED) == 0)
+        publish_oldest(w, private_slots / 2);
 }
 
 /* ---- spawn ---- */
