@@ -144,7 +144,8 @@ void crew_record_finalize(crew_record *r, uint32_t final)
      * the list with a seq_cst RMW and then reads the state (seq_cst), so
      * either we see its node here or it sees the future final and claims
      * the list itself (callbacks.c). With nothing registered, this load
-     * is all that completion pays. (Not modelled: docs/models.md.)
+     * is all that completion pays. (The models transcribe this load; the
+     * callback list itself is not modelled: docs/models.md.)
      * [mo: record.finalize.callbacks] */
     if (atomic_load_explicit(&r->callbacks, memory_order_seq_cst) != 0)
         crew_record_run_callbacks(r);
