@@ -6,6 +6,8 @@
  *                        whose unstolen path is a direct call;
  *   impl=crew_typed      the typed layer: CREW_TASK(long, fib, (long, n)),
  *                        CREW_SPAWN / CREW_SYNC, run with CREW_RUN;
+ *   impl=crew_typed_to   the same with a handle: CREW_SPAWN_TO(&t, ...) /
+ *                        CREW_SYNC_FROM(&t, ...);
  *   impl=crew_cpp        the same in C++: crew.hpp's crew::join of two
  *                        lambdas (fib_cpp.cpp, when the build has a C++
  *                        compiler of the C compiler's family);
@@ -25,7 +27,7 @@
  * (default 2), as in the other workloads (crew-bench report passes
  * --workers and shows both counts), created before timing. Every
  * repetition runs each cell once, in turn (seq, then per worker count crew,
- * crew_sync_call, crew_typed, crew_cpp, omp_tasks, tbb, then raw_threads),
+ * crew_sync_call, crew_typed, crew_typed_to, crew_cpp, omp_tasks, tbb, then raw_threads),
  * --repeat times (default 10), after
  * one untimed warm-up of each. The peers (omp_tasks, tbb, raw_threads)
  * run in the first PEER_REPEAT (5) repetitions only: they are 40 to 300
@@ -61,13 +63,14 @@ enum {
     IMPL_CREW,
     IMPL_CREW_CALL,
     IMPL_CREW_TYPED,
+    IMPL_CREW_TYPED_TO,
     IMPL_CREW_CPP,
     IMPL_OMP,
     IMPL_TBB,
     IMPL_RAW,
     NIMPLS
 };
-static const char *const impl_names[] = {"seq",      "crew",      "crew_sync_call", "crew_typed",
+static const char *const impl_names[] = {"seq",      "crew",      "crew_sync_call", "crew_typed", "crew_typed_to",
                                          "crew_cpp", "omp_tasks", "tbb",            "raw_threads",
                                          NULL};
 
@@ -110,6 +113,16 @@ CREW_TASK(long, fib_typed, (long, n))
     CREW_SPAWN(fib_typed, n - 1);
     long b = fib_typed(n - 2);
     return CREW_SYNC(fib_typed) + b;
+}
+
+CREW_TASK(long, fib_typed_to, (long, n))
+{
+    if (n < 2)
+        return n;
+    crew_task t;
+    CREW_SPAWN_TO(&t, fib_typed_to, n - 1);
+    long b = fib_typed_to(n - 2);
+    return CREW_SYNC_FROM(&t, fib_typed_to) + b;
 }
 
 #ifdef _OPENMP
@@ -261,8 +274,10 @@ static double run_cell(cell *c, long n, long expect)
         got = (long)(intptr_t)r;
         break;
     }
-    case IMPL_CREW_TYPED: {
-        int rc = CREW_RUN(c->pool, fib_typed, &got, n);
+    case IMPL_CREW_TYPED:
+    case IMPL_CREW_TYPED_TO: {
+        int rc = c->impl == IMPL_CREW_TYPED ? CREW_RUN(c->pool, fib_typed, &got, n)
+                                            : CREW_RUN(c->pool, fib_typed_to, &got, n);
         if (rc != 0) {
             fprintf(stderr, "crew-bench fib: CREW_RUN: %s\n", strerror(rc));
             return -1;
@@ -362,6 +377,7 @@ int bench_fib(const bench_opts *o)
                                          .pool = impl == IMPL_CREW ||
                                                          impl == IMPL_CREW_CALL ||
                                                          impl == IMPL_CREW_TYPED ||
+                                                         impl == IMPL_CREW_TYPED_TO ||
                                                          impl == IMPL_CREW_CPP
                                                      ? pools[p]
                                                      : NULL};

@@ -1,5 +1,5 @@
 /* docs/guide: typed fork-join tasks (CREW_TASK, CREW_SPAWN, CREW_SYNC,
- * CREW_RUN): fib, and an N-queens count whose nodes spawn as many children
+ * CREW_SPAWN_TO, CREW_SYNC_FROM, CREW_RUN): fib (without and with a handle), and an N-queens count whose nodes spawn as many children
  * as the board allows. */
 #include <crew.h>
 #include <stdio.h>
@@ -11,6 +11,19 @@ CREW_TASK(long, fib, (long, n))
     CREW_SPAWN(fib, n - 1);        /* fib(n - 1): idle workers may take it */
     long b = fib(n - 2);           /* a plain call */
     return CREW_SYNC(fib) + b;     /* the newest spawn's result */
+}
+
+/* The same with a handle: for a few spawns known in advance, the fastest
+ * form (the handle keeps the arguments, so a sync that takes its task
+ * back runs it without reading the slot again). */
+CREW_TASK(long, fib_h, (long, n))
+{
+    if (n < 2)
+        return n;
+    crew_task t;
+    CREW_SPAWN_TO(&t, fib_h, n - 1);
+    long b = fib_h(n - 2);
+    return CREW_SYNC_FROM(&t, fib_h) + b;
 }
 
 /* Queens placed in rows [0, row); cols, diag1 and diag2 mark the attacked
@@ -40,11 +53,12 @@ int main(void)
     crew_pool *pool = crew_pool_create(NULL);
     if (pool == NULL)
         return 1;
-    long f = 0, q = 0;
-    if (CREW_RUN(pool, fib, &f, 30) != 0 || CREW_RUN(pool, queens, &q, 10, 0, 0u, 0u, 0u) != 0)
+    long f = 0, fh = 0, q = 0;
+    if (CREW_RUN(pool, fib, &f, 30) != 0 || CREW_RUN(pool, fib_h, &fh, 30) != 0 ||
+        CREW_RUN(pool, queens, &q, 10, 0, 0u, 0u, 0u) != 0)
         return 1;
     long serial = fib(20);         /* outside a pool: an ordinary call */
     printf("fib(30) = %ld, 10 queens: %ld solutions, fib(20) = %ld\n", f, q, serial);
     crew_pool_destroy(pool);
-    return f == 832040 && q == 724 && serial == 6765 ? 0 : 1;
+    return f == 832040 && fh == f && q == 724 && serial == 6765 ? 0 : 1;
 }

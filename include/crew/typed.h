@@ -31,6 +31,20 @@
  *   for (int i = 0; i < k; i++)
  *       total += CREW_SYNC(visit);
  *
+ * With a handle, when the spawns are few and known (a crew_task each, as
+ * crew_spawn takes): CREW_SPAWN_TO(&t, name, args...) and
+ * CREW_SYNC_FROM(&t, name). Same slots, same rules; the handle keeps a
+ * copy of arguments up to 40 bytes, so a sync that takes its task back
+ * runs it from registers instead of reading its slot again (the
+ * handle-less CREW_SYNC must read the slot's address and the arguments
+ * back from memory after the calls in between, a chain of dependent
+ * loads that fib pays at every node):
+ *
+ *   crew_task t;
+ *   CREW_SPAWN_TO(&t, fib, n - 1);
+ *   long b = fib(n - 2);
+ *   return CREW_SYNC_FROM(&t, fib) + b;
+ *
  * The rules are crew_spawn's (docs/api.md): syncs in reverse spawn order
  * on each thread, every spawn synced before the spawning task returns.
  * Debug builds (CREW_DEBUG) also check that CREW_SYNC names the task that
@@ -87,6 +101,11 @@ CREW_API void crew_typed_overflow_(void);
 /* The arguments' struct, the spawn (the fast path writes them into the
  * next slot; the slow path gets a copy of them, so that the caller's
  * values never need an address), and the newest slot for the sync. */
+/* Bytes of arguments a handle keeps (crew_task's words after the slot's
+ * index), and how many of `a` it keeps: all or nothing. */
+#define CREW_TYPED_KEPT_ (5 * sizeof(void *))
+#define CREW_TYPED_KEPT_SIZE_(a) (sizeof(a) <= CREW_TYPED_KEPT_ ? sizeof(a) : 0)
+
 #define CREW_TASK_COMMON_(name, ...)                                                   \
     typedef struct name##_crew_args_ {                                                 \
         CREW_PP_FIELDS_(__VA_ARGS__)                                                   \
@@ -116,6 +135,48 @@ CREW_API void crew_typed_overflow_(void);
             if (crew_spawn_payload_slow_(w_, name##_crew_thunk_, &c_, sizeof c_) < 0)  \
                 crew_typed_overflow_();                                                \
         }                                                                              \
+    }                                                                                  \
+    /* The handle form: the slot's index, then a copy of the arguments  \
+     * when they fit (CREW_TYPED_KEPT_ bytes). */                                      \
+    static inline void name##_crew_spawn_to_(crew_task *t_, CREW_PP_PARAMS_(__VA_ARGS__)) \
+    {                                                                                  \
+        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
+        crew_worker_hot_ *w_ = crew_current_worker_;                                   \
+        int top_ = w_->top;                                                            \
+        if (crew_spawn_fast_ok_(w_, top_)) {                                           \
+            crew_slot_ *s_ = crew_spawn_take_(w_, top_);                               \
+            memcpy(s_->payload, &a_, sizeof a_);                                       \
+            s_->job.fn = name##_crew_thunk_;                                           \
+            s_->job.arg = s_->payload;                                                 \
+        } else {                                                                       \
+            name##_crew_args_ c_ = a_;                                                 \
+            top_ = crew_spawn_payload_slow_(w_, name##_crew_thunk_, &c_, sizeof c_);   \
+            if (top_ < 0)                                                              \
+                crew_typed_overflow_();                                                \
+        }                                                                              \
+        t_->crew_reserved_[0] = (void *)(intptr_t)top_;                                \
+        memcpy(&t_->crew_reserved_[1], &a_, CREW_TYPED_KEPT_SIZE_(a_));                \
+    }                                                                                  \
+    /* The handle's slot, synced: 1 if it was still private (its arguments \
+     * are in `a`, to run here), 0 if it ran (result in the payload). */               \
+    static inline int name##_crew_sync_from_slot_(crew_task *t_, crew_slot_ **slot_,   \
+                                                  name##_crew_args_ *a_)               \
+    {                                                                                  \
+        crew_worker_hot_ *w_ = crew_current_worker_;                                   \
+        int idx_ = (int)(intptr_t)t_->crew_reserved_[0];                               \
+        if (crew_sync_takes_back_(w_, idx_)) {                                         \
+            if (CREW_TYPED_KEPT_SIZE_(*a_) != 0)                                       \
+                memcpy(a_, &t_->crew_reserved_[1], CREW_TYPED_KEPT_SIZE_(*a_));                        \
+            else                                                                       \
+                memcpy(a_, w_->slots[idx_].payload, sizeof *a_);                       \
+            crew_typed_check_(&w_->slots[idx_], name##_crew_thunk_);                   \
+            return 1;                                                                  \
+        }                                                                              \
+        crew_slot_ *s_ = &w_->slots[idx_];                                             \
+        *slot_ = s_;                                                                   \
+        crew_typed_check_(s_, name##_crew_thunk_);                                     \
+        crew_sync_slow_(w_, idx_, name##_crew_thunk_, s_->payload);                    \
+        return 0;                                                                      \
     }                                                                                  \
     /* The newest slot, synced: 1 if it was still private (its arguments  \
      * are in the payload, to run here), 0 if it ran (result in the         \
@@ -169,6 +230,16 @@ CREW_API void crew_typed_overflow_(void);
         memcpy(&r_, s_->payload, sizeof r_);                                           \
         return r_;                                                                     \
     }                                                                                  \
+    static inline ret name##_crew_sync_from_(crew_task *t_)                             \
+    {                                                                                  \
+        crew_slot_ *s_;                                                                \
+        name##_crew_args_ a_;                                                          \
+        if (name##_crew_sync_from_slot_(t_, &s_, &a_))                                 \
+            return name(CREW_PP_ARGS_(__VA_ARGS__));                                   \
+        ret r_;                                                                        \
+        memcpy(&r_, s_->payload, sizeof r_);                                           \
+        return r_;                                                                     \
+    }                                                                                  \
     static inline int name##_crew_run_(crew_pool *pool_, ret *out_,                    \
                                        CREW_PP_PARAMS_(__VA_ARGS__))                   \
     {                                                                                  \
@@ -201,6 +272,13 @@ CREW_API void crew_typed_overflow_(void);
             name(CREW_PP_ARGS_(__VA_ARGS__));                                          \
         }                                                                              \
     }                                                                                  \
+    static inline void name##_crew_sync_from_(crew_task *t_)                            \
+    {                                                                                  \
+        crew_slot_ *s_;                                                                \
+        name##_crew_args_ a_;                                                          \
+        if (name##_crew_sync_from_slot_(t_, &s_, &a_))                                 \
+            name(CREW_PP_ARGS_(__VA_ARGS__));                                          \
+    }                                                                                  \
     static inline int name##_crew_run_(crew_pool *pool_, void *out_,                   \
                                        CREW_PP_PARAMS_(__VA_ARGS__))                   \
     {                                                                                  \
@@ -217,6 +295,9 @@ CREW_API void crew_typed_overflow_(void);
 #define CREW_SPAWN(name, ...) name##_crew_spawn_(__VA_ARGS__)
 /* Syncs the newest unsynced spawn (one of `name`): its result. */
 #define CREW_SYNC(name) name##_crew_sync_()
+/* The handle forms: t is a crew_task *, used for one spawn and its sync. */
+#define CREW_SPAWN_TO(t, name, ...) name##_crew_spawn_to_((t), __VA_ARGS__)
+#define CREW_SYNC_FROM(t, name) name##_crew_sync_from_(t)
 /* Runs name(args...) as a root task on pool, storing its result in *out
  * (out may be NULL; for a CREW_VOID_TASK, pass NULL): 0, or crew_run's
  * error (EINVAL, ESHUTDOWN, ENOMEM). */

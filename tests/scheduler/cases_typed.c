@@ -144,6 +144,97 @@ int typed_tasks_take_mixed_arguments_wide_results_and_void(void)
     return 0;
 }
 
+/* The handle forms (CREW_SPAWN_TO / CREW_SYNC_FROM), with arguments the
+ * handle keeps (40 bytes: kept5) and ones it cannot (56 bytes: big6, read
+ * back from the slot), mixed with a handle-less spawn between them, on
+ * pools where thieves take some of the slots, and outside every pool.
+ * Each node's result carries its arguments' sum, so an argument read back
+ * wrong (from the handle or the slot) changes the total. */
+CREW_TASK(long, big6, (int, depth), (long, a), (long, b), (long, c), (long, d), (long, e),
+          (long, f))
+{
+    long self = a + b + c + d + e + f;
+    if (depth == 0)
+        return self;
+    crew_task t;
+    CREW_SPAWN_TO(&t, big6, depth - 1, a + e, b, c, d, e + 1, f);
+    long y = big6(depth - 1, a, b, c + f, d, e, f);
+    return self + y + CREW_SYNC_FROM(&t, big6);
+}
+
+CREW_TASK(long, kept5, (int, depth), (long, a), (long, b), (long, c), (long, d))
+{
+    long self = a + b + c + d;
+    if (depth == 0)
+        return self;
+    crew_task t1, t2;
+    CREW_SPAWN_TO(&t1, kept5, depth - 1, a + 1, b, c, d);
+    CREW_SPAWN_TO(&t2, big6, depth - 1, a, b + 1, c, d, 1, 2);
+    CREW_SPAWN(kept5, depth - 1, a, b, c + 1, d);
+    long x = kept5(depth - 1, a, b, c, d + 1);
+    x += CREW_SYNC(kept5);
+    x += CREW_SYNC_FROM(&t2, big6);
+    x += CREW_SYNC_FROM(&t1, kept5);
+    return self + x;
+}
+
+/* The same recursion, plainly. */
+static long handles_seq(int kind, int depth, long a, long b, long c, long d, long e, long f)
+{
+    if (kind == 5) {
+        long self = a + b + c + d;
+        if (depth == 0)
+            return self;
+        return self + handles_seq(5, depth - 1, a + 1, b, c, d, 0, 0) +
+               handles_seq(6, depth - 1, a, b + 1, c, d, 1, 2) +
+               handles_seq(5, depth - 1, a, b, c + 1, d, 0, 0) +
+               handles_seq(5, depth - 1, a, b, c, d + 1, 0, 0);
+    }
+    long self = a + b + c + d + e + f;
+    if (depth == 0)
+        return self;
+    return self + handles_seq(6, depth - 1, a + e, b, c, d, e + 1, f) +
+           handles_seq(6, depth - 1, a, b, c + f, d, e, f);
+}
+
+static _Atomic long handle_void_hits;
+
+CREW_VOID_TASK(hmark, (int, depth))
+{
+    atomic_fetch_add(&handle_void_hits, 1);
+    if (depth == 0)
+        return;
+    crew_task t;
+    CREW_SPAWN_TO(&t, hmark, depth - 1);
+    hmark(depth - 1);
+    CREW_SYNC_FROM(&t, hmark);
+}
+
+int typed_handles_keep_or_reload_arguments_and_sync_each_once(void)
+{
+    const int depth = 7;
+    long want = handles_seq(5, depth, 1, 10, 100, 1000, 0, 0);
+    /* Outside every pool. */
+    CHECKF(kept5(depth, 1, 10, 100, 1000) == want, "outside: %ld, %ld expected",
+           kept5(depth, 1, 10, 100, 1000), want);
+    unsigned sizes[] = {1, 2, 4};
+    for (int i = 0; i < 3; i++) {
+        crew_pool *p = test_pool(sizes[i], 0, false);
+        CHECK(p != NULL);
+        for (int round = 0; round < 5; round++) {
+            long got = -1;
+            CHECK(CREW_RUN(p, kept5, &got, depth, 1, 10, 100, 1000) == 0);
+            CHECKF(got == want, "%u workers: %ld, %ld expected", sizes[i], got, want);
+        }
+        atomic_store(&handle_void_hits, 0);
+        CHECK(CREW_RUN(p, hmark, NULL, 14) == 0);
+        CHECKF(atomic_load(&handle_void_hits) == (1 << 15) - 1, "%u workers: %ld runs",
+               sizes[i], atomic_load(&handle_void_hits));
+        CHECK(crew_pool_destroy(p) == 0);
+    }
+    return 0;
+}
+
 /* ---- stealability ---- */
 
 typedef struct steal_round {

@@ -42,6 +42,7 @@
     X(typed_fib_is_right_on_pools_and_outside_them)                         \
     X(typed_children_of_data_dependent_number_are_each_synced_once)         \
     X(typed_tasks_take_mixed_arguments_wide_results_and_void)               \
+    X(typed_handles_keep_or_reload_arguments_and_sync_each_once)            \
     X(a_spawn_is_taken_by_an_idle_worker_while_its_spawner_works)           \
     SCHEDULER_DEBUG_CASES(X)
 
