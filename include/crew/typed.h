@@ -103,6 +103,11 @@ CREW_API void crew_typed_overflow_(void);
  * values never need an address), and the newest slot for the sync. */
 /* Bytes of arguments a handle keeps (crew_task's words after the slot's
  * index), and how many of `a` it keeps: all or nothing. */
+/* The helpers each CREW_TASK defines: a program uses some of them (a
+ * task spawned only with a handle never uses CREW_SPAWN's), so none is
+ * reported unused. */
+#define CREW_TYPED_FN_ static inline __attribute__((unused))
+
 #define CREW_TYPED_KEPT_ (5 * sizeof(void *))
 #define CREW_TYPED_KEPT_SIZE_(a) (sizeof(a) <= CREW_TYPED_KEPT_ ? sizeof(a) : 0)
 
@@ -118,7 +123,7 @@ CREW_API void crew_typed_overflow_(void);
         name##_crew_args_ args;                                                        \
         unsigned char bytes[CREW_SLOT_PAYLOAD_];                                       \
     } name##_crew_frame_;                                                              \
-    static inline void name##_crew_spawn_(CREW_PP_PARAMS_(__VA_ARGS__))                \
+    CREW_TYPED_FN_ void name##_crew_spawn_(CREW_PP_PARAMS_(__VA_ARGS__))                \
     {                                                                                  \
         name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
         crew_worker_hot_ *w_ = crew_current_worker_;                                   \
@@ -138,7 +143,7 @@ CREW_API void crew_typed_overflow_(void);
     }                                                                                  \
     /* The handle form: the slot's index, then a copy of the arguments  \
      * when they fit (CREW_TYPED_KEPT_ bytes). */                                      \
-    static inline void name##_crew_spawn_to_(crew_task *t_, CREW_PP_PARAMS_(__VA_ARGS__)) \
+    CREW_TYPED_FN_ void name##_crew_spawn_to_(crew_task *t_, CREW_PP_PARAMS_(__VA_ARGS__)) \
     {                                                                                  \
         name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
         crew_worker_hot_ *w_ = crew_current_worker_;                                   \
@@ -159,7 +164,7 @@ CREW_API void crew_typed_overflow_(void);
     }                                                                                  \
     /* The handle's slot, synced: 1 if it was still private (its arguments \
      * are in `a`, to run here), 0 if it ran (result in the payload). */               \
-    static inline int name##_crew_sync_from_slot_(crew_task *t_, crew_slot_ **slot_,   \
+    CREW_TYPED_FN_ int name##_crew_sync_from_slot_(crew_task *t_, crew_slot_ **slot_,   \
                                                   name##_crew_args_ *a_)               \
     {                                                                                  \
         crew_worker_hot_ *w_ = crew_current_worker_;                                   \
@@ -181,7 +186,7 @@ CREW_API void crew_typed_overflow_(void);
     /* The newest slot, synced: 1 if it was still private (its arguments  \
      * are in the payload, to run here), 0 if it ran (result in the         \
      * payload). */                                                                    \
-    static inline int name##_crew_sync_slot_(crew_slot_ **slot_)                       \
+    CREW_TYPED_FN_ int name##_crew_sync_slot_(crew_slot_ **slot_)                       \
     {                                                                                  \
         crew_worker_hot_ *w_ = crew_current_worker_;                                   \
         int idx_ = w_->top - 1;                                                        \
@@ -218,7 +223,7 @@ CREW_API void crew_typed_overflow_(void);
         memcpy(payload_, &r_, sizeof r_);                                              \
         return NULL;                                                                   \
     }                                                                                  \
-    static inline ret name##_crew_sync_(void)                                          \
+    CREW_TYPED_FN_ ret name##_crew_sync_(void)                                          \
     {                                                                                  \
         crew_slot_ *s_;                                                                \
         if (name##_crew_sync_slot_(&s_)) {                                             \
@@ -230,7 +235,7 @@ CREW_API void crew_typed_overflow_(void);
         memcpy(&r_, s_->payload, sizeof r_);                                           \
         return r_;                                                                     \
     }                                                                                  \
-    static inline ret name##_crew_sync_from_(crew_task *t_)                             \
+    CREW_TYPED_FN_ ret name##_crew_sync_from_(crew_task *t_)                             \
     {                                                                                  \
         crew_slot_ *s_;                                                                \
         name##_crew_args_ a_;                                                          \
@@ -240,7 +245,7 @@ CREW_API void crew_typed_overflow_(void);
         memcpy(&r_, s_->payload, sizeof r_);                                           \
         return r_;                                                                     \
     }                                                                                  \
-    static inline int name##_crew_run_(crew_pool *pool_, ret *out_,                    \
+    CREW_TYPED_FN_ int name##_crew_run_(crew_pool *pool_, ret *out_,                    \
                                        CREW_PP_PARAMS_(__VA_ARGS__))                   \
     {                                                                                  \
         name##_crew_frame_ f_;                                                         \
@@ -263,7 +268,7 @@ CREW_API void crew_typed_overflow_(void);
         name(CREW_PP_ARGS_(__VA_ARGS__));                                              \
         return NULL;                                                                   \
     }                                                                                  \
-    static inline void name##_crew_sync_(void)                                         \
+    CREW_TYPED_FN_ void name##_crew_sync_(void)                                         \
     {                                                                                  \
         crew_slot_ *s_;                                                                \
         if (name##_crew_sync_slot_(&s_)) {                                             \
@@ -272,14 +277,14 @@ CREW_API void crew_typed_overflow_(void);
             name(CREW_PP_ARGS_(__VA_ARGS__));                                          \
         }                                                                              \
     }                                                                                  \
-    static inline void name##_crew_sync_from_(crew_task *t_)                            \
+    CREW_TYPED_FN_ void name##_crew_sync_from_(crew_task *t_)                            \
     {                                                                                  \
         crew_slot_ *s_;                                                                \
         name##_crew_args_ a_;                                                          \
         if (name##_crew_sync_from_slot_(t_, &s_, &a_))                                 \
             name(CREW_PP_ARGS_(__VA_ARGS__));                                          \
     }                                                                                  \
-    static inline int name##_crew_run_(crew_pool *pool_, void *out_,                   \
+    CREW_TYPED_FN_ int name##_crew_run_(crew_pool *pool_, void *out_,                   \
                                        CREW_PP_PARAMS_(__VA_ARGS__))                   \
     {                                                                                  \
         name##_crew_frame_ f_;                                                         \
