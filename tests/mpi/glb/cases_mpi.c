@@ -302,8 +302,16 @@ int a_rank_stuck_in_its_work_is_aborted_within_the_bound(void)
     launch l;
     const char *args[] = {"stuck", NULL};
     run_mpi(&l, 2, 30, GLB_CHECK, args);
-    CHECKF(!l.timed_out && l.status == ETIMEDOUT, "status %d after %.1f s: %s", l.status,
-           l.seconds, l.out);
+    /* Both ranks reach the bound and call MPI_Abort. Open MPI's mpirun
+     * then once crashed itself in CI (SIGSEGV in its pmix_server_log_fn
+     * while relaying the second abort), so its status was 139, not the
+     * errno: the abort still happened with ETIMEDOUT, which mpirun's own
+     * banner states ("with errorcode 110."), and that is accepted too. */
+    char banner[64];
+    snprintf(banner, sizeof banner, "with errorcode %d.", ETIMEDOUT);
+    bool aborted = l.status == ETIMEDOUT ||
+                   (l.status == 128 + SIGSEGV && strstr(l.out, banner) != NULL);
+    CHECKF(!l.timed_out && aborted, "status %d after %.1f s: %s", l.status, l.seconds, l.out);
     CHECKF(strstr(l.out, "calling MPI_Abort") != NULL, "%s", l.out);
     CHECKF(strstr(l.out, "returned") == NULL, "%s", l.out);
     return 0;
