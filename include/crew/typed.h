@@ -123,9 +123,10 @@ CREW_API void crew_typed_overflow_(void);
         name##_crew_args_ args;                                                        \
         unsigned char bytes[CREW_SLOT_PAYLOAD_];                                       \
     } name##_crew_frame_;                                                              \
-    CREW_TYPED_FN_ void name##_crew_spawn_(CREW_PP_PARAMS_(__VA_ARGS__))                \
+    /* The spawn itself: the arguments into the next slot; the slot's   \
+     * index (a typed spawn with no slot aborts). */                                   \
+    CREW_TYPED_FN_ int name##_crew_push_(name##_crew_args_ a_)                          \
     {                                                                                  \
-        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
         crew_worker_hot_ *w_ = crew_current_worker_;                                   \
         int top_ = w_->top;                                                            \
         if (crew_spawn_fast_ok_(w_, top_)) {                                           \
@@ -137,29 +138,23 @@ CREW_API void crew_typed_overflow_(void);
             /* A copy: the arguments' own variable never has its address  \
              * taken, so the fast path keeps it in registers. */                       \
             name##_crew_args_ c_ = a_;                                                 \
-            if (crew_spawn_payload_slow_(w_, name##_crew_thunk_, &c_, sizeof c_) < 0)  \
+            top_ = crew_spawn_payload_slow_(w_, name##_crew_thunk_, &c_, sizeof c_);   \
+            if (top_ < 0)                                                              \
                 crew_typed_overflow_();                                                \
         }                                                                              \
+        return top_;                                                                   \
+    }                                                                                  \
+    CREW_TYPED_FN_ void name##_crew_spawn_(CREW_PP_PARAMS_(__VA_ARGS__))                \
+    {                                                                                  \
+        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
+        (void)name##_crew_push_(a_);                                                   \
     }                                                                                  \
     /* The handle form: the slot's index, then a copy of the arguments  \
      * when they fit (CREW_TYPED_KEPT_ bytes). */                                      \
     CREW_TYPED_FN_ void name##_crew_spawn_to_(crew_task *t_, CREW_PP_PARAMS_(__VA_ARGS__)) \
     {                                                                                  \
         name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
-        crew_worker_hot_ *w_ = crew_current_worker_;                                   \
-        int top_ = w_->top;                                                            \
-        if (crew_spawn_fast_ok_(w_, top_)) {                                           \
-            crew_slot_ *s_ = crew_spawn_take_(w_, top_);                               \
-            memcpy(s_->payload, &a_, sizeof a_);                                       \
-            s_->job.fn = name##_crew_thunk_;                                           \
-            s_->job.arg = s_->payload;                                                 \
-        } else {                                                                       \
-            name##_crew_args_ c_ = a_;                                                 \
-            top_ = crew_spawn_payload_slow_(w_, name##_crew_thunk_, &c_, sizeof c_);   \
-            if (top_ < 0)                                                              \
-                crew_typed_overflow_();                                                \
-        }                                                                              \
-        t_->crew_reserved_[0] = (void *)(intptr_t)top_;                                \
+        t_->crew_reserved_[0] = (void *)(intptr_t)name##_crew_push_(a_);               \
         memcpy(&t_->crew_reserved_[1], &a_, CREW_TYPED_KEPT_SIZE_(a_));                \
     }                                                                                  \
     /* The handle's slot, synced: 1 if it was still private (its arguments \
