@@ -17,9 +17,13 @@ crew_ensure_packages() {
     if [ "$(id -u)" -ne 0 ]; then
         sudo="sudo"
     fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    $sudo "${CREW_APT[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo "${CREW_APT[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 }
+
+# apt-get waits this long for the dpkg lock rather than failing at once
+# (another apt-get, or unattended-upgrades, may hold it for a while).
+CREW_APT=(apt-get -o DPkg::Lock::Timeout=600)
 
 CREW_BUILD_PACKAGES=(gcc g++ clang meson ninja-build pkg-config libatomic-ops-dev libcriterion-dev cmake
                      relacy-dev)
@@ -54,7 +58,7 @@ crew_ensure_arm64() {
         echo "crew: adding the arm64 architecture to dpkg"
         $sudo dpkg --add-architecture arm64
         # The package lists must then be read again, whatever is installed.
-        $sudo apt-get update -qq
+        $sudo "${CREW_APT[@]}" update -qq
     fi
     crew_ensure_packages "${CREW_ARM64_PACKAGES[@]}"
     if [ -f "$CREW_ARM64_SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig/atomic_ops.pc" ]; then
@@ -66,7 +70,7 @@ crew_ensure_arm64() {
     # apt-get download writes into the current directory; as root it warns
     # that it cannot drop privileges to _apt for a private directory.
     if ! (cd "$tmp" && apt-get download -qq libatomic-ops-dev:arm64 2>/dev/null); then
-        $sudo apt-get update -qq
+        $sudo "${CREW_APT[@]}" update -qq
         (cd "$tmp" && apt-get download -qq libatomic-ops-dev:arm64 2>/dev/null) ||
             { rm -rf "$tmp"; echo "crew: cannot download libatomic-ops-dev:arm64"; return 1; }
     fi
