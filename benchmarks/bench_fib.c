@@ -111,7 +111,7 @@ CREW_TASK(long, fib_typed, (long, n))
     if (n < 2)
         return n;
     CREW_SPAWN(fib_typed, n - 1);
-    long b = fib_typed(n - 2);
+    long b = CREW_CALL(fib_typed, n - 2);
     return CREW_SYNC(fib_typed) + b;
 }
 
@@ -121,7 +121,7 @@ CREW_TASK(long, fib_typed_to, (long, n))
         return n;
     crew_task t;
     CREW_SPAWN_TO(&t, fib_typed_to, n - 1);
-    long b = fib_typed_to(n - 2);
+    long b = CREW_CALL(fib_typed_to, n - 2);
     return CREW_SYNC_FROM(&t, fib_typed_to) + b;
 }
 

@@ -9,7 +9,7 @@ CREW_TASK(long, fib, (long, n))
     if (n < 2)
         return n;
     CREW_SPAWN(fib, n - 1);        /* fib(n - 1): idle workers may take it */
-    long b = fib(n - 2);           /* a plain call */
+    long b = CREW_CALL(fib, n - 2); /* a call, here and now */
     return CREW_SYNC(fib) + b;     /* the newest spawn's result */
 }
 
@@ -22,7 +22,7 @@ CREW_TASK(long, fib_h, (long, n))
         return n;
     crew_task t;
     CREW_SPAWN_TO(&t, fib_h, n - 1);
-    long b = fib_h(n - 2);
+    long b = CREW_CALL(fib_h, n - 2);
     return CREW_SYNC_FROM(&t, fib_h) + b;
 }
 

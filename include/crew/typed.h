@@ -6,13 +6,17 @@
  *       if (n < 2)
  *           return n;
  *       CREW_SPAWN(fib, n - 1);        // fib(n - 1), available to thieves
- *       long b = fib(n - 2);           // a plain call
+ *       long b = CREW_CALL(fib, n - 2); // a call, here and now
  *       return CREW_SYNC(fib) + b;     // the newest spawn's result
  *   }
  *
  * CREW_TASK(ret, name, (type, param)...) defines `static ret name(type
  * param, ...)`, a function like any other (call it directly, from inside
- * or outside a pool), plus what spawning it needs; CREW_RUN(pool, name,
+ * or outside a pool), plus what spawning it needs; the braces that follow
+ * are its body. CREW_CALL(name, args...) is name(args...), faster inside
+ * a task's body: the body's spawn state goes along as a hidden argument
+ * (see "the hidden worker" below), where a plain call reads it from
+ * thread-local storage again. CREW_RUN(pool, name,
  * &result, args...) runs it as a root task on a pool (crew_run's typed
  * form: 0 or crew_run's error). Between 1 and 8 parameters; the
  * parameters together, and the result, must fit in 64 bytes (a compile
@@ -42,11 +46,15 @@
  *
  *   crew_task t;
  *   CREW_SPAWN_TO(&t, fib, n - 1);
- *   long b = fib(n - 2);
+ *   long b = CREW_CALL(fib, n - 2);
  *   return CREW_SYNC_FROM(&t, fib) + b;
  *
  * The rules are crew_spawn's (docs/api.md): syncs in reverse spawn order
  * on each thread, every spawn synced before the spawning task returns.
+ * The macros work outside a body too (in a plain helper, in main), and
+ * spawns made there and in bodies share the thread's one slot stack: a
+ * helper may spawn children that its caller syncs. A task cannot be
+ * declared before its CREW_TASK (declare the helpers it calls instead).
  * Debug builds (CREW_DEBUG) also check that CREW_SYNC names the task that
  * was spawned. Each thread's slot stack holds up to 4,194,304 unsynced
  * spawns (address space, committed as it is used); a typed spawn past that
@@ -96,21 +104,68 @@ CREW_API void crew_typed_overflow_(void);
 #define CREW_PP_NAMES_(...) CREW_PP_MAP_(CREW_PP_NAME_, CREW_PP_COMMA_, __VA_ARGS__)
 #define CREW_PP_ARGS_(...) CREW_PP_MAP_(CREW_PP_ARG_, CREW_PP_COMMA_, __VA_ARGS__)
 
+/* ---- the hidden worker ----
+ *
+ * A task's body gets one parameter more than it declares: crew_here_, the
+ * spawn state of the thread running it (a worker's, or an outside
+ * thread's own), handed from call to call (CREW_CALL, and the sync that
+ * runs a task it takes back) so that spawns and syncs in a body never
+ * read the thread-local crew_current_worker_ again after a call. Anywhere
+ * else crew_here_ names the function declared below (never defined, never
+ * called), and the macros tell the two apart by type: CREW_HERE_ is the
+ * body's parameter, or crew_typed_here_(). No address is taken, so
+ * the parameter stays in a register. (A parameter shadowing a function
+ * draws no -Wshadow warning from gcc or clang.)
+ *
+ * The parameter is never the read-only crew_outside_worker_ unless the
+ * thread has no state of its own for want of memory: code outside every
+ * pool (a plain call of a task, or a macro outside a body, on a thread
+ * that has not spawned yet) gets the thread's own state, made then
+ * (crew_typed_here_). With
+ * crew_outside_worker_ every fast path takes its slow path (limit 0,
+ * split INT_MAX), which reads the thread-local pointer again. */
+void crew_here_(void);
+/* This thread's spawn state, made now if it is a thread outside every
+ * pool that has none yet (crew_outside_worker_ if there is no memory). */
+CREW_API crew_worker_hot_ *crew_typed_here_slow_(void);
+static inline crew_worker_hot_ *crew_typed_here_(void)
+{
+    crew_worker_hot_ *w = crew_current_worker_;
+    if (__builtin_expect(w == &crew_outside_worker_, 0))
+        w = crew_typed_here_slow_();
+    return w;
+}
+#ifdef __cplusplus
+extern "C++" {
+static inline crew_worker_hot_ *crew_here_pick_(crew_worker_hot_ *here) { return here; }
+static inline crew_worker_hot_ *crew_here_pick_(void (*)(void)) { return crew_typed_here_(); }
+}
+#define CREW_HERE_ crew_here_pick_(crew_here_)
+#else
+#define CREW_HERE_ _Generic(&crew_here_, crew_worker_hot_ **: crew_here_, default: crew_typed_here_())
+#endif
+
 /* ---- what a task needs to be spawned and synced ---- */
 
-/* The arguments' struct, the spawn (the fast path writes them into the
- * next slot; the slow path gets a copy of them, so that the caller's
- * values never need an address), and the newest slot for the sync. */
-/* Bytes of arguments a handle keeps (crew_task's words after the slot's
- * index), and how many of `a` it keeps: all or nothing. */
 /* The helpers each CREW_TASK defines: a program uses some of them (a
  * task spawned only with a handle never uses CREW_SPAWN's), so none is
  * reported unused. */
 #define CREW_TYPED_FN_ static inline __attribute__((unused))
 
+/* Bytes of arguments a handle keeps (crew_task's words after the slot's
+ * index), and how many of `a` it keeps: all or nothing. */
 #define CREW_TYPED_KEPT_ (5 * sizeof(void *))
 #define CREW_TYPED_KEPT_SIZE_(a) (sizeof(a) <= CREW_TYPED_KEPT_ ? sizeof(a) : 0)
 
+/* The body's own parameter list: the task's, then the hidden worker
+ * (last, so that the task's first argument arrives in the register a
+ * plain function's would). */
+#define CREW_TYPED_BODY_PARAMS_(...)                                                   \
+    CREW_PP_PARAMS_(__VA_ARGS__), crew_worker_hot_ *crew_here_ __attribute__((unused))
+
+/* The arguments' struct, the spawn (the fast path writes them into the
+ * next slot; the slow path, out of line, gets a copy of them), and the
+ * syncs' common parts. Each takes the spawn state w_ it works with. */
 #define CREW_TASK_COMMON_(name, ...)                                                   \
     typedef struct name##_crew_args_ {                                                 \
         CREW_PP_FIELDS_(__VA_ARGS__)                                                   \
@@ -123,55 +178,65 @@ CREW_API void crew_typed_overflow_(void);
         name##_crew_args_ args;                                                        \
         unsigned char bytes[CREW_SLOT_PAYLOAD_];                                       \
     } name##_crew_frame_;                                                              \
-    /* The spawn itself: the arguments into the next slot; the slot's   \
-     * index (a typed spawn with no slot aborts). */                                   \
-    CREW_TYPED_FN_ int name##_crew_push_(name##_crew_args_ a_)                          \
+    /* The spawn's slow path, out of line: the arguments' address is  \
+     * taken here, never in the task's body, which then needs no stack   \
+     * frame for them. A typed spawn with no slot aborts. */                           \
+    static __attribute__((noinline, cold, unused)) int name##_crew_push_slow_(       \
+        crew_worker_hot_ *w_, name##_crew_args_ a_)                                    \
     {                                                                                  \
-        crew_worker_hot_ *w_ = crew_current_worker_;                                   \
-        int top_ = w_->top;                                                            \
-        if (crew_spawn_fast_ok_(w_, top_)) {                                           \
-            crew_slot_ *s_ = crew_spawn_take_(w_, top_);                               \
-            memcpy(s_->payload, &a_, sizeof a_);                                       \
-            s_->job.fn = name##_crew_thunk_;                                           \
-            s_->job.arg = s_->payload;                                                 \
-        } else {                                                                       \
-            /* A copy: the arguments' own variable never has its address  \
-             * taken, so the fast path keeps it in registers. */                       \
-            name##_crew_args_ c_ = a_;                                                 \
-            top_ = crew_spawn_payload_slow_(w_, name##_crew_thunk_, &c_, sizeof c_);   \
-            if (top_ < 0)                                                              \
-                crew_typed_overflow_();                                                \
-        }                                                                              \
+        int top_ = crew_spawn_payload_slow_(w_, name##_crew_thunk_, &a_, sizeof a_);   \
+        if (top_ < 0)                                                                  \
+            crew_typed_overflow_();                                                    \
         return top_;                                                                   \
     }                                                                                  \
-    CREW_TYPED_FN_ void name##_crew_spawn_(CREW_PP_PARAMS_(__VA_ARGS__))                \
+    /* The spawn itself: the arguments into the next slot; the slot's   \
+     * index. */                                                                       \
+    CREW_TYPED_FN_ int name##_crew_push_(crew_worker_hot_ *w_, name##_crew_args_ a_)   \
+    {                                                                                  \
+        int top_ = w_->top;                                                            \
+        /* w_ made opaque to the compiler here: the load of limit is then  \
+         * addressed from w_ itself, rather than from &w_->limit kept in a  \
+         * register of its own across a body's loop (w_ does not change    \
+         * there), which costs a fork-join loop a spilled register. */                 \
+        crew_worker_hot_ *lw_ = w_;                                                    \
+        __asm__ volatile("" : "+r"(lw_));                                              \
+        if (!crew_spawn_fast_ok_(lw_, top_))                                           \
+            return name##_crew_push_slow_(w_, a_);                                     \
+        crew_slot_ *s_ = crew_spawn_take_(w_, top_);                                   \
+        memcpy(s_->payload, &a_, sizeof a_);                                           \
+        s_->job.fn = name##_crew_thunk_;                                               \
+        s_->job.arg = s_->payload;                                                     \
+        return top_;                                                                   \
+    }                                                                                  \
+    CREW_TYPED_FN_ void name##_crew_spawn_(crew_worker_hot_ *w_, CREW_PP_PARAMS_(__VA_ARGS__)) \
     {                                                                                  \
         name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
-        (void)name##_crew_push_(a_);                                                   \
+        (void)name##_crew_push_(w_, a_);                                               \
     }                                                                                  \
     /* The handle form: the slot's index, then a copy of the arguments  \
      * when they fit (CREW_TYPED_KEPT_ bytes). */                                      \
-    CREW_TYPED_FN_ void name##_crew_spawn_to_(crew_task *t_, CREW_PP_PARAMS_(__VA_ARGS__)) \
+    CREW_TYPED_FN_ void name##_crew_spawn_to_(crew_worker_hot_ *w_, crew_task *t_,     \
+                                             CREW_PP_PARAMS_(__VA_ARGS__))             \
     {                                                                                  \
         name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
-        t_->crew_reserved_[0] = (void *)(intptr_t)name##_crew_push_(a_);               \
+        t_->crew_reserved_[0] = (void *)(intptr_t)name##_crew_push_(w_, a_);           \
         memcpy(&t_->crew_reserved_[1], &a_, CREW_TYPED_KEPT_SIZE_(a_));                \
     }                                                                                  \
     /* The handle's slot, synced: 1 if it was still private (its arguments \
-     * are in `a`, to run here), 0 if it ran (result in the payload). */               \
-    CREW_TYPED_FN_ int name##_crew_sync_from_slot_(crew_task *t_, crew_slot_ **slot_,   \
-                                                  name##_crew_args_ *a_)               \
+     * are in `a`, to run here), 0 if it ran (result in *slot_'s payload). */         \
+    CREW_TYPED_FN_ int name##_crew_sync_from_slot_(crew_worker_hot_ *w_, crew_task *t_,  \
+                                                  crew_slot_ **slot_, name##_crew_args_ *a_) \
     {                                                                                  \
-        crew_worker_hot_ *w_ = crew_current_worker_;                                   \
         int idx_ = (int)(intptr_t)t_->crew_reserved_[0];                               \
         if (crew_sync_takes_back_(w_, idx_)) {                                         \
             if (CREW_TYPED_KEPT_SIZE_(*a_) != 0)                                       \
-                memcpy(a_, &t_->crew_reserved_[1], CREW_TYPED_KEPT_SIZE_(*a_));                        \
+                memcpy(a_, &t_->crew_reserved_[1], CREW_TYPED_KEPT_SIZE_(*a_));        \
             else                                                                       \
                 memcpy(a_, w_->slots[idx_].payload, sizeof *a_);                       \
             crew_typed_check_(&w_->slots[idx_], name##_crew_thunk_);                   \
             return 1;                                                                  \
         }                                                                              \
+        w_ = crew_current_worker_;                                                     \
         crew_slot_ *s_ = &w_->slots[idx_];                                             \
         *slot_ = s_;                                                                   \
         crew_typed_check_(s_, name##_crew_thunk_);                                     \
@@ -179,17 +244,21 @@ CREW_API void crew_typed_overflow_(void);
         return 0;                                                                      \
     }                                                                                  \
     /* The newest slot, synced: 1 if it was still private (its arguments  \
-     * are in the payload, to run here), 0 if it ran (result in the         \
+     * are in *slot_'s payload, to run here), 0 if it ran (result in the  \
      * payload). */                                                                    \
-    CREW_TYPED_FN_ int name##_crew_sync_slot_(crew_slot_ **slot_)                       \
+    CREW_TYPED_FN_ int name##_crew_sync_slot_(crew_worker_hot_ *w_, crew_slot_ **slot_) \
     {                                                                                  \
-        crew_worker_hot_ *w_ = crew_current_worker_;                                   \
         int idx_ = w_->top - 1;                                                        \
+        if (crew_sync_takes_back_(w_, idx_)) {                                         \
+            *slot_ = &w_->slots[idx_];                                                 \
+            crew_typed_check_(*slot_, name##_crew_thunk_);                             \
+            return 1;                                                                  \
+        }                                                                              \
+        w_ = crew_current_worker_;                                                     \
+        idx_ = w_->top - 1;                                                            \
         crew_slot_ *s_ = &w_->slots[idx_];                                             \
         *slot_ = s_;                                                                   \
         crew_typed_check_(s_, name##_crew_thunk_);                                     \
-        if (crew_sync_takes_back_(w_, idx_))                                           \
-            return 1;                                                                  \
         crew_sync_slow_(w_, idx_, name##_crew_thunk_, s_->payload);                    \
         return 0;                                                                      \
     }
@@ -205,37 +274,48 @@ CREW_API void crew_typed_overflow_(void);
 #define crew_typed_check_(s, thunk) ((void)0)
 #endif
 
-#define CREW_TASK(ret, name, ...)                                                      \
-    static ret name(CREW_PP_PARAMS_(__VA_ARGS__));                                     \
-    CREW_TASK_COMMON_(name, __VA_ARGS__)                                               \
-    CREW_STATIC_ASSERT_(sizeof(ret) <= CREW_SLOT_PAYLOAD_,                             \
-                        #name ": task result over 64 bytes: return a pointer");        \
+/* What CREW_TASK and CREW_VOID_TASK both define after the common part:
+ * the thunk (a slot's crew_fn: arguments in, result out through the
+ * payload), and `name` itself, an ordinary function. STORE_(ret, expr)
+ * puts the body's result into the payload, RETURN_ is `return` (both do
+ * nothing for a void task). */
+#define CREW_TASK_CALLS_(ret, name, STORE_, RETURN_, ...)                                       \
     static void *name##_crew_thunk_(void *payload_)                                    \
     {                                                                                  \
         name##_crew_args_ a_;                                                          \
         memcpy(&a_, payload_, sizeof a_);                                              \
-        ret r_ = name(CREW_PP_ARGS_(__VA_ARGS__));                                     \
-        memcpy(payload_, &r_, sizeof r_);                                              \
+        STORE_(ret, name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), crew_typed_here_())); \
         return NULL;                                                                   \
     }                                                                                  \
-    CREW_TYPED_FN_ ret name##_crew_sync_(void)                                          \
+    CREW_TYPED_FN_ ret name(CREW_PP_PARAMS_(__VA_ARGS__))                              \
+    {                                                                                  \
+        RETURN_ name##_crew_body_(CREW_PP_NAMES_(__VA_ARGS__), crew_typed_here_());    \
+    }
+
+#define CREW_TASK(ret, name, ...)                                                      \
+    static ret name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__));                \
+    CREW_TASK_COMMON_(name, __VA_ARGS__)                                               \
+    CREW_STATIC_ASSERT_(sizeof(ret) <= CREW_SLOT_PAYLOAD_,                             \
+                        #name ": task result over 64 bytes: return a pointer");        \
+    CREW_TASK_CALLS_(ret, name, CREW_TYPED_STORE_RESULT_, return, __VA_ARGS__)                 \
+    CREW_TYPED_FN_ ret name##_crew_sync_(crew_worker_hot_ *w_)                         \
     {                                                                                  \
         crew_slot_ *s_;                                                                \
-        if (name##_crew_sync_slot_(&s_)) {                                             \
+        if (name##_crew_sync_slot_(w_, &s_)) {                                         \
             name##_crew_args_ a_;                                                      \
             memcpy(&a_, s_->payload, sizeof a_);                                       \
-            return name(CREW_PP_ARGS_(__VA_ARGS__));                                   \
+            return name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), w_);                  \
         }                                                                              \
         ret r_;                                                                        \
         memcpy(&r_, s_->payload, sizeof r_);                                           \
         return r_;                                                                     \
     }                                                                                  \
-    CREW_TYPED_FN_ ret name##_crew_sync_from_(crew_task *t_)                             \
+    CREW_TYPED_FN_ ret name##_crew_sync_from_(crew_worker_hot_ *w_, crew_task *t_)     \
     {                                                                                  \
         crew_slot_ *s_;                                                                \
         name##_crew_args_ a_;                                                          \
-        if (name##_crew_sync_from_slot_(t_, &s_, &a_))                                 \
-            return name(CREW_PP_ARGS_(__VA_ARGS__));                                   \
+        if (name##_crew_sync_from_slot_(w_, t_, &s_, &a_))                             \
+            return name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), w_);                  \
         ret r_;                                                                        \
         memcpy(&r_, s_->payload, sizeof r_);                                           \
         return r_;                                                                     \
@@ -251,33 +331,34 @@ CREW_API void crew_typed_overflow_(void);
             memcpy(out_, f_.bytes, sizeof *out_);                                      \
         return rc_;                                                                    \
     }                                                                                  \
-    static ret name(CREW_PP_PARAMS_(__VA_ARGS__))
+    static ret name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__))
+
+#define CREW_TYPED_STORE_RESULT_(ret, expr)                                            \
+    do {                                                                               \
+        ret r_ = (expr);                                                               \
+        memcpy(payload_, &r_, sizeof r_);                                              \
+    } while (0)
+#define CREW_TYPED_STORE_NOTHING_(ret, expr) (expr)
 
 #define CREW_VOID_TASK(name, ...)                                                      \
-    static void name(CREW_PP_PARAMS_(__VA_ARGS__));                                    \
+    static void name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__));               \
     CREW_TASK_COMMON_(name, __VA_ARGS__)                                               \
-    static void *name##_crew_thunk_(void *payload_)                                    \
-    {                                                                                  \
-        name##_crew_args_ a_;                                                          \
-        memcpy(&a_, payload_, sizeof a_);                                              \
-        name(CREW_PP_ARGS_(__VA_ARGS__));                                              \
-        return NULL;                                                                   \
-    }                                                                                  \
-    CREW_TYPED_FN_ void name##_crew_sync_(void)                                         \
+    CREW_TASK_CALLS_(void, name, CREW_TYPED_STORE_NOTHING_, , __VA_ARGS__)               \
+    CREW_TYPED_FN_ void name##_crew_sync_(crew_worker_hot_ *w_)                        \
     {                                                                                  \
         crew_slot_ *s_;                                                                \
-        if (name##_crew_sync_slot_(&s_)) {                                             \
+        if (name##_crew_sync_slot_(w_, &s_)) {                                         \
             name##_crew_args_ a_;                                                      \
             memcpy(&a_, s_->payload, sizeof a_);                                       \
-            name(CREW_PP_ARGS_(__VA_ARGS__));                                          \
+            name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), w_);                         \
         }                                                                              \
     }                                                                                  \
-    CREW_TYPED_FN_ void name##_crew_sync_from_(crew_task *t_)                            \
+    CREW_TYPED_FN_ void name##_crew_sync_from_(crew_worker_hot_ *w_, crew_task *t_)    \
     {                                                                                  \
         crew_slot_ *s_;                                                                \
         name##_crew_args_ a_;                                                          \
-        if (name##_crew_sync_from_slot_(t_, &s_, &a_))                                 \
-            name(CREW_PP_ARGS_(__VA_ARGS__));                                          \
+        if (name##_crew_sync_from_slot_(w_, t_, &s_, &a_))                             \
+            name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), w_);                         \
     }                                                                                  \
     CREW_TYPED_FN_ int name##_crew_run_(crew_pool *pool_, void *out_,                   \
                                        CREW_PP_PARAMS_(__VA_ARGS__))                   \
@@ -288,16 +369,19 @@ CREW_API void crew_typed_overflow_(void);
         f_.args = a_;                                                                  \
         return crew_run(pool_, name##_crew_thunk_, f_.bytes, NULL);                    \
     }                                                                                  \
-    static void name(CREW_PP_PARAMS_(__VA_ARGS__))
+    static void name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__))
 
 /* Spawns name(args...): the arguments are converted to the parameters'
  * types as in a call. */
-#define CREW_SPAWN(name, ...) name##_crew_spawn_(__VA_ARGS__)
+#define CREW_SPAWN(name, ...) name##_crew_spawn_(CREW_HERE_, __VA_ARGS__)
+/* Calls name(args...) here and now: the same as name(args...), and
+ * faster inside a task's body (the body's spawn state goes along). */
+#define CREW_CALL(name, ...) name##_crew_body_(__VA_ARGS__, CREW_HERE_)
 /* Syncs the newest unsynced spawn (one of `name`): its result. */
-#define CREW_SYNC(name) name##_crew_sync_()
+#define CREW_SYNC(name) name##_crew_sync_(CREW_HERE_)
 /* The handle forms: t is a crew_task *, used for one spawn and its sync. */
-#define CREW_SPAWN_TO(t, name, ...) name##_crew_spawn_to_((t), __VA_ARGS__)
-#define CREW_SYNC_FROM(t, name) name##_crew_sync_from_(t)
+#define CREW_SPAWN_TO(t, name, ...) name##_crew_spawn_to_(CREW_HERE_, (t), __VA_ARGS__)
+#define CREW_SYNC_FROM(t, name) name##_crew_sync_from_(CREW_HERE_, (t))
 /* Runs name(args...) as a root task on pool, storing its result in *out
  * (out may be NULL; for a CREW_VOID_TASK, pass NULL): 0, or crew_run's
  * error (EINVAL, ESHUTDOWN, ENOMEM). */

@@ -167,6 +167,14 @@ static crew_worker_hot_ *outside_thread_state(void)
     return h;
 }
 
+crew_worker_hot_ *crew_typed_here_slow_(void)
+{
+    crew_worker_hot_ *h = crew_current_worker_;
+    if (h == &crew_outside_worker_ && (h = outside_thread_state()) == NULL)
+        return &crew_outside_worker_;
+    return h;
+}
+
 /* ---- publication ---- */
 
 /* Moves the oldest private slot to the deque: 1, or 0 when there is none

@@ -2,6 +2,7 @@
  * CREW_SYNC, CREW_RUN; and the stealability of the oldest spawn. */
 #include "scheduler_cases.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -230,6 +231,105 @@ int typed_handles_keep_or_reload_arguments_and_sync_each_once(void)
         CHECK(CREW_RUN(p, hmark, NULL, 14) == 0);
         CHECKF(atomic_load(&handle_void_hits) == (1 << 15) - 1, "%u workers: %ld runs",
                sizes[i], atomic_load(&handle_void_hits));
+        CHECK(crew_pool_destroy(p) == 0);
+    }
+    return 0;
+}
+
+/* ---- CREW_CALL, and spawns made outside a body ----
+ *
+ * A body hands its spawn state along (its hidden parameter); code outside
+ * a body reads the thread's. Both must see one slot stack: here a plain
+ * helper spawns two children and returns with them unsynced, the body
+ * syncs them (newest first); the body also mixes in crew_spawn/crew_sync
+ * and calls itself with CREW_CALL and plainly. Every node must run
+ * exactly once and the sums must be exact, on pools and on a thread
+ * outside every pool whose first spawn is in the helper. */
+
+static _Atomic long mixed_runs;
+
+static void *msum_raw(void *arg);
+static void msum_spawn_two(int depth, long base);
+
+CREW_TASK(long, msum, (int, depth), (long, base))
+{
+    atomic_fetch_add(&mixed_runs, 1);
+    if (depth == 0)
+        return base;
+    msum_spawn_two(depth - 1, base);
+    crew_task raw;
+    crew_spawn(&raw, msum_raw, (void *)(intptr_t)(depth - 1));
+    long x = CREW_CALL(msum, depth - 1, base + 3);
+    x += (long)(intptr_t)crew_sync(&raw);
+    x += CREW_SYNC(msum); /* base + 2's */
+    x += CREW_SYNC(msum); /* base + 1's */
+    return x + msum(depth - 1, base + 4);
+}
+
+/* Not a task: two spawns of msum, left for the caller to sync. */
+static void msum_spawn_two(int depth, long base)
+{
+    CREW_SPAWN(msum, depth, base + 1);
+    CREW_SPAWN(msum, depth, base + 2);
+}
+
+/* The raw API's child: msum(depth, 0) through a plain call. */
+static void *msum_raw(void *arg)
+{
+    return (void *)(intptr_t)msum((int)(intptr_t)arg, 0);
+}
+
+static long msum_seq(int depth, long base, long *nodes)
+{
+    ++*nodes;
+    if (depth == 0)
+        return base;
+    return msum_seq(depth - 1, base + 1, nodes) + msum_seq(depth - 1, base + 2, nodes) +
+           msum_seq(depth - 1, 0, nodes) + msum_seq(depth - 1, base + 3, nodes) +
+           msum_seq(depth - 1, base + 4, nodes);
+}
+
+typedef struct msum_outside {
+    int depth;
+    long got_call, got_plain;
+} msum_outside;
+
+/* A thread outside every pool that has never spawned: its first spawn is
+ * msum_spawn_two's, inside a body entered by CREW_CALL from here. */
+static void *msum_on_fresh_thread(void *arg)
+{
+    msum_outside *o = arg;
+    o->got_call = CREW_CALL(msum, o->depth, 7);
+    o->got_plain = msum(o->depth, 7);
+    return NULL;
+}
+
+int typed_calls_and_spawns_outside_bodies_share_the_slot_stack(void)
+{
+    const int depth = 6;
+    long nodes = 0;
+    long want = msum_seq(depth, 7, &nodes);
+    msum_outside o = {depth, -1, -1};
+    pthread_t th;
+    atomic_store(&mixed_runs, 0);
+    CHECK(pthread_create(&th, NULL, msum_on_fresh_thread, &o) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECKF(o.got_call == want && o.got_plain == want, "fresh thread: %ld and %ld, %ld expected",
+           o.got_call, o.got_plain, want);
+    CHECKF(atomic_load(&mixed_runs) == 2 * nodes, "fresh thread: %ld runs, %ld expected",
+           atomic_load(&mixed_runs), 2 * nodes);
+    unsigned sizes[] = {1, 2, 4};
+    for (int i = 0; i < 3; i++) {
+        crew_pool *p = test_pool(sizes[i], 0, false);
+        CHECK(p != NULL);
+        for (int round = 0; round < 3; round++) {
+            long got = -1;
+            atomic_store(&mixed_runs, 0);
+            CHECK(CREW_RUN(p, msum, &got, depth, 7) == 0);
+            CHECKF(got == want, "%u workers: %ld, %ld expected", sizes[i], got, want);
+            CHECKF(atomic_load(&mixed_runs) == nodes, "%u workers: %ld runs, %ld expected",
+                   sizes[i], atomic_load(&mixed_runs), nodes);
+        }
         CHECK(crew_pool_destroy(p) == 0);
     }
     return 0;

@@ -43,6 +43,7 @@
     X(typed_children_of_data_dependent_number_are_each_synced_once)         \
     X(typed_tasks_take_mixed_arguments_wide_results_and_void)               \
     X(typed_handles_keep_or_reload_arguments_and_sync_each_once)            \
+    X(typed_calls_and_spawns_outside_bodies_share_the_slot_stack)           \
     X(a_spawn_is_taken_by_an_idle_worker_while_its_spawner_works)           \
     SCHEDULER_DEBUG_CASES(X)
 
