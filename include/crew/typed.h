@@ -97,7 +97,7 @@ CREW_API void crew_typed_overflow_(void);
 #define CREW_PP_FIELD_(type, name) type name;
 #define CREW_PP_PARAM_(type, name) type name
 #define CREW_PP_NAME_(type, name) name
-#define CREW_PP_ARG_(type, name) a_.name
+#define CREW_PP_ARG_(type, name) crew_a_.name
 
 #define CREW_PP_FIELDS_(...) CREW_PP_MAP_(CREW_PP_FIELD_, CREW_PP_NONE_, __VA_ARGS__)
 #define CREW_PP_PARAMS_(...) CREW_PP_MAP_(CREW_PP_PARAM_, CREW_PP_COMMA_, __VA_ARGS__)
@@ -115,16 +115,18 @@ CREW_API void crew_typed_overflow_(void);
  * called), and the macros tell the two apart by type: CREW_HERE_ is the
  * body's parameter, or crew_typed_here_(). No address is taken, so
  * the parameter stays in a register. (A parameter shadowing a function
- * draws no -Wshadow warning from gcc or clang.)
+ * draws no -Wshadow warning from gcc or clang.) C++ code always reads the
+ * thread-local pointer (below).
  *
  * The parameter is never the read-only crew_outside_worker_ unless the
- * thread has no state of its own for want of memory: code outside every
- * pool (a plain call of a task, or a macro outside a body, on a thread
- * that has not spawned yet) gets the thread's own state, made then
- * (crew_typed_here_). With
- * crew_outside_worker_ every fast path takes its slow path (limit 0,
- * split INT_MAX), which reads the thread-local pointer again. */
-void crew_here_(void);
+ * thread had no memory for a state of its own: code outside every pool
+ * (a plain call of a task, or a macro outside a body, on a thread that has
+ * not spawned yet) gets the thread's own state, made then
+ * (crew_typed_here_). With crew_outside_worker_ every fast path takes its
+ * slow path (limit 0, split INT_MAX), which reads the thread-local
+ * pointer again: a spawn uses the state made since, if any, and a sync
+ * tries the fast path again on it. */
+static inline void crew_here_(void) {}
 /* This thread's spawn state, made now if it is a thread outside every
  * pool that has none yet (crew_outside_worker_ if there is no memory). */
 CREW_API crew_worker_hot_ *crew_typed_here_slow_(void);
@@ -136,13 +138,27 @@ static inline crew_worker_hot_ *crew_typed_here_(void)
     return w;
 }
 #ifdef __cplusplus
-extern "C++" {
-static inline crew_worker_hot_ *crew_here_pick_(crew_worker_hot_ *here) { return here; }
-static inline crew_worker_hot_ *crew_here_pick_(void (*)(void)) { return crew_typed_here_(); }
-}
-#define CREW_HERE_ crew_here_pick_(crew_here_)
+/* C++: always the thread's state. A lambda in a body (crew::join, a
+ * parallel loop, std::thread) would capture the body's parameter and
+ * could run on another thread with it. */
+#define CREW_HERE_ crew_typed_here_()
 #else
 #define CREW_HERE_ _Generic(&crew_here_, crew_worker_hot_ **: crew_here_, default: crew_typed_here_())
+#endif
+/* Debug builds (CREW_DEBUG): the state a macro was given must be the
+ * running thread's (or, after an outside thread found no memory for its
+ * own, the read-only one). A GNU nested function or a clang block that
+ * uses the macros inside a body and runs on another thread breaks this;
+ * so would a bug. Prints what happened and aborts. */
+CREW_API void crew_typed_wrong_thread_(void);
+#ifdef CREW_DEBUG
+#define crew_typed_here_check_(w)                                                       \
+    do {                                                                                \
+        if ((w) != crew_current_worker_ && (w) != &crew_outside_worker_)                \
+            crew_typed_wrong_thread_();                                                 \
+    } while (0)
+#else
+#define crew_typed_here_check_(w) ((void)0)
 #endif
 
 /* ---- what a task needs to be spawned and synced ---- */
@@ -160,115 +176,128 @@ static inline crew_worker_hot_ *crew_here_pick_(void (*)(void)) { return crew_ty
 /* The body's own parameter list: the task's, then the hidden worker
  * (last, so that the task's first argument arrives in the register a
  * plain function's would). */
-#define CREW_TYPED_BODY_PARAMS_(...)                                                   \
+#define CREW_TYPED_BODY_PARAMS_(...)                                                    \
     CREW_PP_PARAMS_(__VA_ARGS__), crew_worker_hot_ *crew_here_ __attribute__((unused))
 
 /* The arguments' struct, the spawn (the fast path writes them into the
  * next slot; the slow path, out of line, gets a copy of them), and the
- * syncs' common parts. Each takes the spawn state w_ it works with. */
-#define CREW_TASK_COMMON_(name, ...)                                                   \
-    typedef struct name##_crew_args_ {                                                 \
-        CREW_PP_FIELDS_(__VA_ARGS__)                                                   \
-    } name##_crew_args_;                                                               \
-    CREW_STATIC_ASSERT_(sizeof(name##_crew_args_) <= CREW_SLOT_PAYLOAD_,               \
-                        #name ": task arguments over 64 bytes: pass a pointer");       \
-    static void *name##_crew_thunk_(void *payload_);                                   \
-    /* Room for the arguments going in and the result coming out. */                  \
-    typedef union name##_crew_frame_ {                                                 \
-        name##_crew_args_ args;                                                        \
-        unsigned char bytes[CREW_SLOT_PAYLOAD_];                                       \
-    } name##_crew_frame_;                                                              \
-    /* The spawn's slow path, out of line: the arguments' address is  \
-     * taken here, never in the task's body, which then needs no stack   \
-     * frame for them. A typed spawn with no slot aborts. */                           \
-    static __attribute__((noinline, cold, unused)) int name##_crew_push_slow_(       \
-        crew_worker_hot_ *w_, name##_crew_args_ a_)                                    \
-    {                                                                                  \
-        int top_ = crew_spawn_payload_slow_(w_, name##_crew_thunk_, &a_, sizeof a_);   \
-        if (top_ < 0)                                                                  \
-            crew_typed_overflow_();                                                    \
-        return top_;                                                                   \
-    }                                                                                  \
-    /* The spawn itself: the arguments into the next slot; the slot's   \
-     * index. */                                                                       \
-    CREW_TYPED_FN_ int name##_crew_push_(crew_worker_hot_ *w_, name##_crew_args_ a_)   \
-    {                                                                                  \
-        int top_ = w_->top;                                                            \
-        /* w_ made opaque to the compiler here: the load of limit is then  \
-         * addressed from w_ itself, rather than from &w_->limit kept in a  \
-         * register of its own across a body's loop (w_ does not change    \
-         * there), which costs a fork-join loop a spilled register. */                 \
-        crew_worker_hot_ *lw_ = w_;                                                    \
-        __asm__ volatile("" : "+r"(lw_));                                              \
-        if (!crew_spawn_fast_ok_(lw_, top_))                                           \
-            return name##_crew_push_slow_(w_, a_);                                     \
-        crew_slot_ *s_ = crew_spawn_take_(w_, top_);                                   \
-        memcpy(s_->payload, &a_, sizeof a_);                                           \
-        s_->job.fn = name##_crew_thunk_;                                               \
-        s_->job.arg = s_->payload;                                                     \
-        return top_;                                                                   \
-    }                                                                                  \
-    CREW_TYPED_FN_ void name##_crew_spawn_(crew_worker_hot_ *w_, CREW_PP_PARAMS_(__VA_ARGS__)) \
-    {                                                                                  \
-        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
-        (void)name##_crew_push_(w_, a_);                                               \
-    }                                                                                  \
-    /* The handle form: the slot's index, then a copy of the arguments  \
-     * when they fit (CREW_TYPED_KEPT_ bytes). */                                      \
-    CREW_TYPED_FN_ void name##_crew_spawn_to_(crew_worker_hot_ *w_, crew_task *t_,     \
-                                             CREW_PP_PARAMS_(__VA_ARGS__))             \
-    {                                                                                  \
-        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
-        t_->crew_reserved_[0] = (void *)(intptr_t)name##_crew_push_(w_, a_);           \
-        memcpy(&t_->crew_reserved_[1], &a_, CREW_TYPED_KEPT_SIZE_(a_));                \
-    }                                                                                  \
-    /* The handle's slot, synced: 1 if it was still private (its arguments \
-     * are in `a`, to run here), 0 if it ran (result in *slot_'s payload). */         \
-    CREW_TYPED_FN_ int name##_crew_sync_from_slot_(crew_worker_hot_ *w_, crew_task *t_,  \
-                                                  crew_slot_ **slot_, name##_crew_args_ *a_) \
-    {                                                                                  \
-        int idx_ = (int)(intptr_t)t_->crew_reserved_[0];                               \
-        if (crew_sync_takes_back_(w_, idx_)) {                                         \
-            if (CREW_TYPED_KEPT_SIZE_(*a_) != 0)                                       \
-                memcpy(a_, &t_->crew_reserved_[1], CREW_TYPED_KEPT_SIZE_(*a_));        \
-            else                                                                       \
-                memcpy(a_, w_->slots[idx_].payload, sizeof *a_);                       \
-            crew_typed_check_(&w_->slots[idx_], name##_crew_thunk_);                   \
-            return 1;                                                                  \
-        }                                                                              \
-        w_ = crew_current_worker_;                                                     \
-        crew_slot_ *s_ = &w_->slots[idx_];                                             \
-        *slot_ = s_;                                                                   \
-        crew_typed_check_(s_, name##_crew_thunk_);                                     \
-        crew_sync_slow_(w_, idx_, name##_crew_thunk_, s_->payload);                    \
-        return 0;                                                                      \
-    }                                                                                  \
-    /* The newest slot, synced: 1 if it was still private (its arguments  \
-     * are in *slot_'s payload, to run here), 0 if it ran (result in the  \
-     * payload). */                                                                    \
-    CREW_TYPED_FN_ int name##_crew_sync_slot_(crew_worker_hot_ *w_, crew_slot_ **slot_) \
-    {                                                                                  \
-        int idx_ = w_->top - 1;                                                        \
-        if (crew_sync_takes_back_(w_, idx_)) {                                         \
-            *slot_ = &w_->slots[idx_];                                                 \
-            crew_typed_check_(*slot_, name##_crew_thunk_);                             \
-            return 1;                                                                  \
-        }                                                                              \
-        w_ = crew_current_worker_;                                                     \
-        idx_ = w_->top - 1;                                                            \
-        crew_slot_ *s_ = &w_->slots[idx_];                                             \
-        *slot_ = s_;                                                                   \
-        crew_typed_check_(s_, name##_crew_thunk_);                                     \
-        crew_sync_slow_(w_, idx_, name##_crew_thunk_, s_->payload);                    \
-        return 0;                                                                      \
+ * syncs' common parts. Each takes the spawn state crew_w_ it works with. */
+#define CREW_TASK_COMMON_(name, ...)                                                    \
+    typedef struct name##_crew_args_ {                                                  \
+        CREW_PP_FIELDS_(__VA_ARGS__)                                                    \
+    } name##_crew_args_;                                                                \
+    CREW_STATIC_ASSERT_(sizeof(name##_crew_args_) <= CREW_SLOT_PAYLOAD_,                \
+                        #name ": task arguments over 64 bytes: pass a pointer");        \
+    static void *name##_crew_thunk_(void *crew_payload_);                               \
+    /* Room for the arguments going in and the result coming out. */                    \
+    typedef union name##_crew_frame_ {                                                  \
+        name##_crew_args_ args;                                                         \
+        unsigned char bytes[CREW_SLOT_PAYLOAD_];                                        \
+    } name##_crew_frame_;                                                               \
+    /* The spawn's slow path, out of line: the arguments' address is                    \
+     * taken here, never in the task's body, which then needs no stack                  \
+     * frame for them. A typed spawn with no slot aborts. */                            \
+    static __attribute__((noinline, cold, unused)) int name##_crew_push_slow_(          \
+        crew_worker_hot_ *crew_w_, name##_crew_args_ crew_a_)                           \
+    {                                                                                   \
+        int crew_top_ = crew_spawn_payload_slow_(crew_w_, name##_crew_thunk_, &crew_a_, sizeof crew_a_); \
+        if (crew_top_ < 0)                                                              \
+            crew_typed_overflow_();                                                     \
+        return crew_top_;                                                               \
+    }                                                                                   \
+    /* The spawn itself: the arguments into the next slot; the slot's                   \
+     * index. */                                                                        \
+    CREW_TYPED_FN_ int name##_crew_push_(crew_worker_hot_ *crew_w_, name##_crew_args_ crew_a_) \
+    {                                                                                   \
+        crew_typed_here_check_(crew_w_);                                                \
+        int crew_top_ = crew_w_->top;                                                   \
+        /* crew_w_ made opaque to the compiler here: the load of limit is then          \
+         * addressed from crew_w_ itself, rather than from &crew_w_->limit kept in a    \
+         * register of its own across a body's loop (crew_w_ does not change            \
+         * there), which costs a fork-join loop a spilled register. */                  \
+        crew_worker_hot_ *crew_lw_ = crew_w_;                                           \
+        __asm__ volatile("" : "+r"(crew_lw_));                                          \
+        if (!crew_spawn_fast_ok_(crew_lw_, crew_top_))                                  \
+            return name##_crew_push_slow_(crew_w_, crew_a_);                            \
+        crew_slot_ *crew_s_ = crew_spawn_take_(crew_w_, crew_top_);                     \
+        memcpy(crew_s_->payload, &crew_a_, sizeof crew_a_);                             \
+        crew_s_->job.fn = name##_crew_thunk_;                                           \
+        crew_s_->job.arg = crew_s_->payload;                                            \
+        return crew_top_;                                                               \
+    }                                                                                   \
+    CREW_TYPED_FN_ void name##_crew_spawn_(crew_worker_hot_ *crew_w_, CREW_PP_PARAMS_(__VA_ARGS__)) \
+    {                                                                                   \
+        name##_crew_args_ crew_a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                      \
+        (void)name##_crew_push_(crew_w_, crew_a_);                                      \
+    }                                                                                   \
+    /* The handle form: the slot's index, then a copy of the arguments                  \
+     * when they fit (CREW_TYPED_KEPT_ bytes). */                                       \
+    CREW_TYPED_FN_ void name##_crew_spawn_to_(crew_worker_hot_ *crew_w_, crew_task *crew_t_, \
+                                             CREW_PP_PARAMS_(__VA_ARGS__))              \
+    {                                                                                   \
+        name##_crew_args_ crew_a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                      \
+        crew_t_->crew_reserved_[0] = (void *)(intptr_t)name##_crew_push_(crew_w_, crew_a_); \
+        memcpy(&crew_t_->crew_reserved_[1], &crew_a_, CREW_TYPED_KEPT_SIZE_(crew_a_));  \
+    }                                                                                   \
+    /* The handle's slot, synced: 1 if it was still private (its arguments              \
+     * are in `a`, to run here), 0 if it ran (result in *crew_sp_'s payload).           \
+     * A slot that is not private in crew_w_'s stack is looked for again in the         \
+     * thread's state (see "the hidden worker" above). */                               \
+    CREW_TYPED_FN_ int name##_crew_sync_from_slot_(crew_worker_hot_ *crew_w_, crew_task *crew_t_, \
+                                                  crew_slot_ **crew_sp_, name##_crew_args_ *crew_a_) \
+    {                                                                                   \
+        int crew_idx_ = (int)(intptr_t)crew_t_->crew_reserved_[0];                      \
+        crew_typed_here_check_(crew_w_);                                                \
+        if (!crew_sync_takes_back_(crew_w_, crew_idx_)) {                               \
+            crew_worker_hot_ *crew_now_ = crew_current_worker_;                         \
+            int crew_again_ = crew_now_ != crew_w_;                                     \
+            crew_w_ = crew_now_;                                                        \
+            if (!crew_again_ || !crew_sync_takes_back_(crew_w_, crew_idx_)) {           \
+                crew_slot_ *crew_s_ = &crew_w_->slots[crew_idx_];                       \
+                *crew_sp_ = crew_s_;                                                    \
+                crew_typed_check_(crew_s_, name##_crew_thunk_);                         \
+                crew_sync_slow_(crew_w_, crew_idx_, name##_crew_thunk_, crew_s_->payload); \
+                return 0;                                                               \
+            }                                                                           \
+        }                                                                               \
+        if (CREW_TYPED_KEPT_SIZE_(*crew_a_) != 0)                                       \
+            memcpy(crew_a_, &crew_t_->crew_reserved_[1], CREW_TYPED_KEPT_SIZE_(*crew_a_)); \
+        else                                                                            \
+            memcpy(crew_a_, crew_w_->slots[crew_idx_].payload, sizeof *crew_a_);        \
+        crew_typed_check_(&crew_w_->slots[crew_idx_], name##_crew_thunk_);              \
+        return 1;                                                                       \
+    }                                                                                   \
+    /* The newest slot, synced: 1 if it was still private (its arguments                \
+     * are in *crew_sp_'s payload, to run here), 0 if it ran (result in the             \
+     * payload). */                                                                     \
+    CREW_TYPED_FN_ int name##_crew_sync_slot_(crew_worker_hot_ *crew_w_, crew_slot_ **crew_sp_) \
+    {                                                                                   \
+        crew_typed_here_check_(crew_w_);                                                \
+        int crew_idx_ = crew_w_->top - 1;                                               \
+        if (!crew_sync_takes_back_(crew_w_, crew_idx_)) {                               \
+            crew_worker_hot_ *crew_now_ = crew_current_worker_;                         \
+            int crew_again_ = crew_now_ != crew_w_;                                     \
+            crew_w_ = crew_now_;                                                        \
+            crew_idx_ = crew_w_->top - 1;                                               \
+            if (!crew_again_ || !crew_sync_takes_back_(crew_w_, crew_idx_)) {           \
+                crew_slot_ *crew_s_ = &crew_w_->slots[crew_idx_];                       \
+                *crew_sp_ = crew_s_;                                                    \
+                crew_typed_check_(crew_s_, name##_crew_thunk_);                         \
+                crew_sync_slow_(crew_w_, crew_idx_, name##_crew_thunk_, crew_s_->payload); \
+                return 0;                                                               \
+            }                                                                           \
+        }                                                                               \
+        *crew_sp_ = &crew_w_->slots[crew_idx_];                                         \
+        crew_typed_check_(*crew_sp_, name##_crew_thunk_);                               \
+        return 1;                                                                       \
     }
 
 #ifdef CREW_DEBUG
 /* The newest slot must hold a spawn of the task being synced. */
-#define crew_typed_check_(s, thunk)                                                    \
-    do {                                                                               \
-        if ((s)->job.fn != (thunk))                                                    \
-            crew_sync_order_violation_();                                              \
+#define crew_typed_check_(s, thunk)                                                     \
+    do {                                                                                \
+        if ((s)->job.fn != (thunk))                                                     \
+            crew_sync_order_violation_();                                               \
     } while (0)
 #else
 #define crew_typed_check_(s, thunk) ((void)0)
@@ -279,96 +308,96 @@ static inline crew_worker_hot_ *crew_here_pick_(void (*)(void)) { return crew_ty
  * payload), and `name` itself, an ordinary function. STORE_(ret, expr)
  * puts the body's result into the payload, RETURN_ is `return` (both do
  * nothing for a void task). */
-#define CREW_TASK_CALLS_(ret, name, STORE_, RETURN_, ...)                                       \
-    static void *name##_crew_thunk_(void *payload_)                                    \
-    {                                                                                  \
-        name##_crew_args_ a_;                                                          \
-        memcpy(&a_, payload_, sizeof a_);                                              \
+#define CREW_TASK_CALLS_(ret, name, STORE_, RETURN_, ...)                               \
+    static void *name##_crew_thunk_(void *crew_payload_)                                \
+    {                                                                                   \
+        name##_crew_args_ crew_a_;                                                      \
+        memcpy(&crew_a_, crew_payload_, sizeof crew_a_);                                \
         STORE_(ret, name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), crew_typed_here_())); \
-        return NULL;                                                                   \
-    }                                                                                  \
-    CREW_TYPED_FN_ ret name(CREW_PP_PARAMS_(__VA_ARGS__))                              \
-    {                                                                                  \
-        RETURN_ name##_crew_body_(CREW_PP_NAMES_(__VA_ARGS__), crew_typed_here_());    \
+        return NULL;                                                                    \
+    }                                                                                   \
+    CREW_TYPED_FN_ ret name(CREW_PP_PARAMS_(__VA_ARGS__))                               \
+    {                                                                                   \
+        RETURN_ name##_crew_body_(CREW_PP_NAMES_(__VA_ARGS__), crew_typed_here_());     \
     }
 
-#define CREW_TASK(ret, name, ...)                                                      \
-    static ret name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__));                \
-    CREW_TASK_COMMON_(name, __VA_ARGS__)                                               \
-    CREW_STATIC_ASSERT_(sizeof(ret) <= CREW_SLOT_PAYLOAD_,                             \
-                        #name ": task result over 64 bytes: return a pointer");        \
-    CREW_TASK_CALLS_(ret, name, CREW_TYPED_STORE_RESULT_, return, __VA_ARGS__)                 \
-    CREW_TYPED_FN_ ret name##_crew_sync_(crew_worker_hot_ *w_)                         \
-    {                                                                                  \
-        crew_slot_ *s_;                                                                \
-        if (name##_crew_sync_slot_(w_, &s_)) {                                         \
-            name##_crew_args_ a_;                                                      \
-            memcpy(&a_, s_->payload, sizeof a_);                                       \
-            return name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), w_);                  \
-        }                                                                              \
-        ret r_;                                                                        \
-        memcpy(&r_, s_->payload, sizeof r_);                                           \
-        return r_;                                                                     \
-    }                                                                                  \
-    CREW_TYPED_FN_ ret name##_crew_sync_from_(crew_worker_hot_ *w_, crew_task *t_)     \
-    {                                                                                  \
-        crew_slot_ *s_;                                                                \
-        name##_crew_args_ a_;                                                          \
-        if (name##_crew_sync_from_slot_(w_, t_, &s_, &a_))                             \
-            return name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), w_);                  \
-        ret r_;                                                                        \
-        memcpy(&r_, s_->payload, sizeof r_);                                           \
-        return r_;                                                                     \
-    }                                                                                  \
-    CREW_TYPED_FN_ int name##_crew_run_(crew_pool *pool_, ret *out_,                    \
-                                       CREW_PP_PARAMS_(__VA_ARGS__))                   \
-    {                                                                                  \
-        name##_crew_frame_ f_;                                                         \
-        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
-        f_.args = a_;                                                                  \
-        int rc_ = crew_run(pool_, name##_crew_thunk_, f_.bytes, NULL);                 \
-        if (rc_ == 0 && out_ != NULL)                                                  \
-            memcpy(out_, f_.bytes, sizeof *out_);                                      \
-        return rc_;                                                                    \
-    }                                                                                  \
+#define CREW_TASK(ret, name, ...)                                                       \
+    static ret name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__));                 \
+    CREW_TASK_COMMON_(name, __VA_ARGS__)                                                \
+    CREW_STATIC_ASSERT_(sizeof(ret) <= CREW_SLOT_PAYLOAD_,                              \
+                        #name ": task result over 64 bytes: return a pointer");         \
+    CREW_TASK_CALLS_(ret, name, CREW_TYPED_STORE_RESULT_, return, __VA_ARGS__)          \
+    CREW_TYPED_FN_ ret name##_crew_sync_(crew_worker_hot_ *crew_w_)                     \
+    {                                                                                   \
+        crew_slot_ *crew_s_;                                                            \
+        if (name##_crew_sync_slot_(crew_w_, &crew_s_)) {                                \
+            name##_crew_args_ crew_a_;                                                  \
+            memcpy(&crew_a_, crew_s_->payload, sizeof crew_a_);                         \
+            return name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), crew_w_);              \
+        }                                                                               \
+        ret crew_r_;                                                                    \
+        memcpy(&crew_r_, crew_s_->payload, sizeof crew_r_);                             \
+        return crew_r_;                                                                 \
+    }                                                                                   \
+    CREW_TYPED_FN_ ret name##_crew_sync_from_(crew_worker_hot_ *crew_w_, crew_task *crew_t_) \
+    {                                                                                   \
+        crew_slot_ *crew_s_;                                                            \
+        name##_crew_args_ crew_a_;                                                      \
+        if (name##_crew_sync_from_slot_(crew_w_, crew_t_, &crew_s_, &crew_a_))          \
+            return name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), crew_w_);              \
+        ret crew_r_;                                                                    \
+        memcpy(&crew_r_, crew_s_->payload, sizeof crew_r_);                             \
+        return crew_r_;                                                                 \
+    }                                                                                   \
+    CREW_TYPED_FN_ int name##_crew_run_(crew_pool *crew_pool_, ret *crew_out_,          \
+                                       CREW_PP_PARAMS_(__VA_ARGS__))                    \
+    {                                                                                   \
+        name##_crew_frame_ crew_f_;                                                     \
+        name##_crew_args_ crew_a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                      \
+        crew_f_.args = crew_a_;                                                         \
+        int crew_rc_ = crew_run(crew_pool_, name##_crew_thunk_, crew_f_.bytes, NULL);   \
+        if (crew_rc_ == 0 && crew_out_ != NULL)                                         \
+            memcpy(crew_out_, crew_f_.bytes, sizeof *crew_out_);                        \
+        return crew_rc_;                                                                \
+    }                                                                                   \
     static ret name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__))
 
-#define CREW_TYPED_STORE_RESULT_(ret, expr)                                            \
-    do {                                                                               \
-        ret r_ = (expr);                                                               \
-        memcpy(payload_, &r_, sizeof r_);                                              \
+#define CREW_TYPED_STORE_RESULT_(ret, expr)                                             \
+    do {                                                                                \
+        ret crew_r_ = (expr);                                                           \
+        memcpy(crew_payload_, &crew_r_, sizeof crew_r_);                                \
     } while (0)
 #define CREW_TYPED_STORE_NOTHING_(ret, expr) (expr)
 
-#define CREW_VOID_TASK(name, ...)                                                      \
-    static void name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__));               \
-    CREW_TASK_COMMON_(name, __VA_ARGS__)                                               \
-    CREW_TASK_CALLS_(void, name, CREW_TYPED_STORE_NOTHING_, , __VA_ARGS__)               \
-    CREW_TYPED_FN_ void name##_crew_sync_(crew_worker_hot_ *w_)                        \
-    {                                                                                  \
-        crew_slot_ *s_;                                                                \
-        if (name##_crew_sync_slot_(w_, &s_)) {                                         \
-            name##_crew_args_ a_;                                                      \
-            memcpy(&a_, s_->payload, sizeof a_);                                       \
-            name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), w_);                         \
-        }                                                                              \
-    }                                                                                  \
-    CREW_TYPED_FN_ void name##_crew_sync_from_(crew_worker_hot_ *w_, crew_task *t_)    \
-    {                                                                                  \
-        crew_slot_ *s_;                                                                \
-        name##_crew_args_ a_;                                                          \
-        if (name##_crew_sync_from_slot_(w_, t_, &s_, &a_))                             \
-            name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), w_);                         \
-    }                                                                                  \
-    CREW_TYPED_FN_ int name##_crew_run_(crew_pool *pool_, void *out_,                   \
-                                       CREW_PP_PARAMS_(__VA_ARGS__))                   \
-    {                                                                                  \
-        name##_crew_frame_ f_;                                                         \
-        name##_crew_args_ a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                          \
-        (void)out_;                                                                    \
-        f_.args = a_;                                                                  \
-        return crew_run(pool_, name##_crew_thunk_, f_.bytes, NULL);                    \
-    }                                                                                  \
+#define CREW_VOID_TASK(name, ...)                                                       \
+    static void name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__));                \
+    CREW_TASK_COMMON_(name, __VA_ARGS__)                                                \
+    CREW_TASK_CALLS_(void, name, CREW_TYPED_STORE_NOTHING_, , __VA_ARGS__)              \
+    CREW_TYPED_FN_ void name##_crew_sync_(crew_worker_hot_ *crew_w_)                    \
+    {                                                                                   \
+        crew_slot_ *crew_s_;                                                            \
+        if (name##_crew_sync_slot_(crew_w_, &crew_s_)) {                                \
+            name##_crew_args_ crew_a_;                                                  \
+            memcpy(&crew_a_, crew_s_->payload, sizeof crew_a_);                         \
+            name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), crew_w_);                     \
+        }                                                                               \
+    }                                                                                   \
+    CREW_TYPED_FN_ void name##_crew_sync_from_(crew_worker_hot_ *crew_w_, crew_task *crew_t_) \
+    {                                                                                   \
+        crew_slot_ *crew_s_;                                                            \
+        name##_crew_args_ crew_a_;                                                      \
+        if (name##_crew_sync_from_slot_(crew_w_, crew_t_, &crew_s_, &crew_a_))          \
+            name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), crew_w_);                     \
+    }                                                                                   \
+    CREW_TYPED_FN_ int name##_crew_run_(crew_pool *crew_pool_, void *crew_out_,         \
+                                       CREW_PP_PARAMS_(__VA_ARGS__))                    \
+    {                                                                                   \
+        name##_crew_frame_ crew_f_;                                                     \
+        name##_crew_args_ crew_a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                      \
+        (void)crew_out_;                                                                \
+        crew_f_.args = crew_a_;                                                         \
+        return crew_run(crew_pool_, name##_crew_thunk_, crew_f_.bytes, NULL);           \
+    }                                                                                   \
     static void name##_crew_body_(CREW_TYPED_BODY_PARAMS_(__VA_ARGS__))
 
 /* Spawns name(args...): the arguments are converted to the parameters'

@@ -151,6 +151,11 @@ __attribute__((destructor)) static void delete_outside_key(void)
  * spawn then runs at its sync, and the next one tries again). */
 static crew_worker_hot_ *outside_thread_state(void)
 {
+    /* A typed task's body may hand crew_outside_worker_ down after this
+     * thread found no memory for a state; the state made since is the
+     * thread's, one per thread. */
+    if (crew_current_worker_ != &crew_outside_worker_)
+        return crew_current_worker_;
     pthread_once(&outside_key_once, make_outside_key);
     if (!outside_key_made)
         return NULL;
@@ -397,6 +402,14 @@ void crew_typed_overflow_(void)
 {
     fprintf(stderr, "crew: a typed spawn found no free slot (more unsynced spawns on "
                     "this thread than its slot stack holds, or no memory for the stack)\n");
+    abort();
+}
+
+void crew_typed_wrong_thread_(void)
+{
+    fprintf(stderr, "crew: a typed task's spawn or sync ran on another thread than its body "
+                    "(a nested function or block using CREW_SPAWN, CREW_CALL or CREW_SYNC "
+                    "that runs elsewhere)\n");
     abort();
 }
 

@@ -5,8 +5,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "common/fault.h"
 #include "util.h"
 
 static crew_pool *crew_current_pool_for_test;
@@ -332,6 +334,66 @@ int typed_calls_and_spawns_outside_bodies_share_the_slot_stack(void)
         }
         CHECK(crew_pool_destroy(p) == 0);
     }
+    return 0;
+}
+
+/* A thread outside every pool whose first typed call finds no memory for
+ * its own state: the body is handed the read-only crew_outside_worker_,
+ * and the spawns and syncs below it must still use one state, made at the
+ * next spawn, and give the right result (before the fix each spawn made a
+ * new slot stack and leaked the last, and fib(15) came out 8). */
+
+/* The states seen after each spawn of ofib (one thread runs it). */
+static crew_worker_hot_ *ofib_seen[8];
+static int ofib_nseen;
+
+static void ofib_note(void)
+{
+    crew_worker_hot_ *w = crew_current_worker_;
+    for (int i = 0; i < ofib_nseen; i++)
+        if (ofib_seen[i] == w)
+            return;
+    if (ofib_nseen < 8)
+        ofib_seen[ofib_nseen] = w;
+    ofib_nseen++;
+}
+
+CREW_TASK(long, ofib, (long, n))
+{
+    if (n < 2)
+        return n;
+    CREW_SPAWN(ofib, n - 1);
+    ofib_note();
+    long b = CREW_CALL(ofib, n - 2);
+    return CREW_SYNC(ofib) + b;
+}
+
+typedef struct oom_outside {
+    long got;
+    int states, top_after;
+} oom_outside;
+
+static void *typed_after_failed_state(void *arg)
+{
+    oom_outside *o = arg;
+    ofib_nseen = 0;
+    crew_fault_inject_alloc(0); /* the next allocation fails: the state's */
+    o->got = ofib(15);
+    crew_fault_inject_alloc(-1);
+    o->states = ofib_nseen;
+    o->top_after = crew_current_worker_->top;
+    return NULL;
+}
+
+int typed_task_on_a_thread_whose_state_failed_first(void)
+{
+    oom_outside o = {-1, -1, -1};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, typed_after_failed_state, &o) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECKF(o.got == 610, "fib(15) = %ld", o.got);
+    CHECKF(o.states == 1, "%d states after spawns, one expected", o.states);
+    CHECKF(o.top_after == 0, "top %d after the call", o.top_after);
     return 0;
 }
 

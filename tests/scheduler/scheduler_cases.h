@@ -44,6 +44,7 @@
     X(typed_tasks_take_mixed_arguments_wide_results_and_void)               \
     X(typed_handles_keep_or_reload_arguments_and_sync_each_once)            \
     X(typed_calls_and_spawns_outside_bodies_share_the_slot_stack)           \
+    X(typed_task_on_a_thread_whose_state_failed_first)                      \
     X(a_spawn_is_taken_by_an_idle_worker_while_its_spawner_works)           \
     SCHEDULER_DEBUG_CASES(X)
 
