@@ -118,17 +118,15 @@ CREW_API void crew_typed_overflow_(void);
  * draws no -Wshadow warning from gcc or clang.) C++ code always reads the
  * thread-local pointer (below).
  *
- * The parameter is never the read-only crew_outside_worker_ unless the
- * thread had no memory for a state of its own: code outside every pool
- * (a plain call of a task, or a macro outside a body, on a thread that has
- * not spawned yet) gets the thread's own state, made then
- * (crew_typed_here_). With crew_outside_worker_ every fast path takes its
- * slow path (limit 0, split INT_MAX), which reads the thread-local
- * pointer again: a spawn uses the state made since, if any, and a sync
- * tries the fast path again on it. */
+ * The parameter is always the running thread's state: code outside every
+ * pool (a plain call of a task, or a macro outside a body, on a thread
+ * that has not spawned yet) gets the thread's own state, made then
+ * (crew_typed_here_), and a thread that cannot get the memory for it
+ * aborts with a message, as a typed spawn without a slot does (it has no
+ * handle to run from at its sync). */
 static inline void crew_here_(void) {}
 /* This thread's spawn state, made now if it is a thread outside every
- * pool that has none yet (crew_outside_worker_ if there is no memory). */
+ * pool that has none yet (no memory for it: prints why and aborts). */
 CREW_API crew_worker_hot_ *crew_typed_here_slow_(void);
 static inline crew_worker_hot_ *crew_typed_here_(void)
 {
@@ -146,15 +144,14 @@ static inline crew_worker_hot_ *crew_typed_here_(void)
 #define CREW_HERE_ _Generic(&crew_here_, crew_worker_hot_ **: crew_here_, default: crew_typed_here_())
 #endif
 /* Debug builds (CREW_DEBUG): the state a macro was given must be the
- * running thread's (or, after an outside thread found no memory for its
- * own, the read-only one). A GNU nested function or a clang block that
+ * running thread's. A GNU nested function or a clang block that
  * uses the macros inside a body and runs on another thread breaks this;
  * so would a bug. Prints what happened and aborts. */
 CREW_API void crew_typed_wrong_thread_(void);
 #ifdef CREW_DEBUG
 #define crew_typed_here_check_(w)                                                       \
     do {                                                                                \
-        if ((w) != crew_current_worker_ && (w) != &crew_outside_worker_)                \
+        if ((w) != crew_current_worker_)                                                \
             crew_typed_wrong_thread_();                                                 \
     } while (0)
 #else
@@ -239,26 +236,31 @@ CREW_API void crew_typed_wrong_thread_(void);
         crew_t_->crew_reserved_[0] = (void *)(intptr_t)name##_crew_push_(crew_w_, crew_a_); \
         memcpy(&crew_t_->crew_reserved_[1], &crew_a_, CREW_TYPED_KEPT_SIZE_(crew_a_));  \
     }                                                                                   \
+    /* A sync whose slot is published (below split): the slow sync runs                 \
+     * it here or waits for its thief; the result is then in *crew_sp_'s                \
+     * payload. The callers pass crew_current_worker_ (the same state):                 \
+     * given the body's own pointer, gcc reloads top at every turn of a                 \
+     * body's loop after the call (fib's handle form went from 1.35x to                 \
+     * 1.8x the twin in scripts/fib-ab.sh). */                                          \
+    CREW_TYPED_FN_ void name##_crew_sync_wait_(crew_worker_hot_ *crew_w_, int crew_idx_, \
+                                              crew_slot_ **crew_sp_)                    \
+    {                                                                                   \
+        crew_slot_ *crew_s_ = &crew_w_->slots[crew_idx_];                               \
+        *crew_sp_ = crew_s_;                                                            \
+        crew_typed_check_(crew_s_, name##_crew_thunk_);                                 \
+        crew_sync_slow_(crew_w_, crew_idx_, name##_crew_thunk_, crew_s_->payload);      \
+    }                                                                                   \
     /* The handle's slot, synced: 1 if it was still private (its arguments              \
-     * are in `a`, to run here), 0 if it ran (result in *crew_sp_'s payload).           \
-     * A slot that is not private in crew_w_'s stack is looked for again in the         \
-     * thread's state (see "the hidden worker" above). */                               \
+     * are in `a`, to run here), 0 if it ran (result in *crew_sp_'s                     \
+     * payload). */                                                                     \
     CREW_TYPED_FN_ int name##_crew_sync_from_slot_(crew_worker_hot_ *crew_w_, crew_task *crew_t_, \
                                                   crew_slot_ **crew_sp_, name##_crew_args_ *crew_a_) \
     {                                                                                   \
         int crew_idx_ = (int)(intptr_t)crew_t_->crew_reserved_[0];                      \
         crew_typed_here_check_(crew_w_);                                                \
         if (!crew_sync_takes_back_(crew_w_, crew_idx_)) {                               \
-            crew_worker_hot_ *crew_now_ = crew_current_worker_;                         \
-            int crew_again_ = crew_now_ != crew_w_;                                     \
-            crew_w_ = crew_now_;                                                        \
-            if (!crew_again_ || !crew_sync_takes_back_(crew_w_, crew_idx_)) {           \
-                crew_slot_ *crew_s_ = &crew_w_->slots[crew_idx_];                       \
-                *crew_sp_ = crew_s_;                                                    \
-                crew_typed_check_(crew_s_, name##_crew_thunk_);                         \
-                crew_sync_slow_(crew_w_, crew_idx_, name##_crew_thunk_, crew_s_->payload); \
-                return 0;                                                               \
-            }                                                                           \
+            name##_crew_sync_wait_(crew_current_worker_, crew_idx_, crew_sp_);          \
+            return 0;                                                                   \
         }                                                                               \
         if (CREW_TYPED_KEPT_SIZE_(*crew_a_) != 0)                                       \
             memcpy(crew_a_, &crew_t_->crew_reserved_[1], CREW_TYPED_KEPT_SIZE_(*crew_a_)); \
@@ -268,24 +270,15 @@ CREW_API void crew_typed_wrong_thread_(void);
         return 1;                                                                       \
     }                                                                                   \
     /* The newest slot, synced: 1 if it was still private (its arguments                \
-     * are in *crew_sp_'s payload, to run here), 0 if it ran (result in the             \
-     * payload). */                                                                     \
+     * are in *crew_sp_'s payload, to run here), 0 if it ran (result in                 \
+     * the payload). */                                                                 \
     CREW_TYPED_FN_ int name##_crew_sync_slot_(crew_worker_hot_ *crew_w_, crew_slot_ **crew_sp_) \
     {                                                                                   \
         crew_typed_here_check_(crew_w_);                                                \
         int crew_idx_ = crew_w_->top - 1;                                               \
         if (!crew_sync_takes_back_(crew_w_, crew_idx_)) {                               \
-            crew_worker_hot_ *crew_now_ = crew_current_worker_;                         \
-            int crew_again_ = crew_now_ != crew_w_;                                     \
-            crew_w_ = crew_now_;                                                        \
-            crew_idx_ = crew_w_->top - 1;                                               \
-            if (!crew_again_ || !crew_sync_takes_back_(crew_w_, crew_idx_)) {           \
-                crew_slot_ *crew_s_ = &crew_w_->slots[crew_idx_];                       \
-                *crew_sp_ = crew_s_;                                                    \
-                crew_typed_check_(crew_s_, name##_crew_thunk_);                         \
-                crew_sync_slow_(crew_w_, crew_idx_, name##_crew_thunk_, crew_s_->payload); \
-                return 0;                                                               \
-            }                                                                           \
+            name##_crew_sync_wait_(crew_current_worker_, crew_idx_, crew_sp_);          \
+            return 0;                                                                   \
         }                                                                               \
         *crew_sp_ = &crew_w_->slots[crew_idx_];                                         \
         crew_typed_check_(*crew_sp_, name##_crew_thunk_);                               \

@@ -151,9 +151,8 @@ __attribute__((destructor)) static void delete_outside_key(void)
  * spawn then runs at its sync, and the next one tries again). */
 static crew_worker_hot_ *outside_thread_state(void)
 {
-    /* A typed task's body may hand crew_outside_worker_ down after this
-     * thread found no memory for a state; the state made since is the
-     * thread's, one per thread. */
+    /* Made already (a caller that held crew_outside_worker_ from before):
+     * one state per thread. */
     if (crew_current_worker_ != &crew_outside_worker_)
         return crew_current_worker_;
     pthread_once(&outside_key_once, make_outside_key);
@@ -175,8 +174,11 @@ static crew_worker_hot_ *outside_thread_state(void)
 crew_worker_hot_ *crew_typed_here_slow_(void)
 {
     crew_worker_hot_ *h = crew_current_worker_;
+    /* A typed task's body takes the state along (typed.h, "the hidden
+     * worker"), so it must be the thread's own from the start: without
+     * one, the spawns below would each try to make one. */
     if (h == &crew_outside_worker_ && (h = outside_thread_state()) == NULL)
-        return &crew_outside_worker_;
+        crew_typed_overflow_();
     return h;
 }
 
