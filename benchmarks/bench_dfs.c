@@ -5,7 +5,9 @@
  * SPAWN/SYNC loops do. A leaf is one call of dfs_leaf (bench_fj.h). It
  * measures spawning and syncing wide frames and nothing else.
  *   seq        seq_dfs (seq/dfs.c): plain calls;
- *   crew       crew_spawn x 10, then crew_sync_call x 10, newest first;
+ *   crew       CREW_SPAWN_TO x 10, then CREW_SYNC_FROM x 10, newest first
+ *              (a typed task; crew_spawn + crew_sync_call before
+ *              2026-12-02);
  *   omp_tasks  a `#pragma omp task` per child, one `taskwait`;
  *   tbb        a tbb::task_group per inner node: run x 10, one wait.
  * The result (the number of leaves, 10^n) is checked against the
@@ -16,18 +18,18 @@
 #include "peers/tbb.h"
 #endif
 
-static void *dfs_crew(void *p)
+/* The typed layer's handle form, crew's fastest fork-join (docs/guide.md). */
+CREW_TASK(long, dfs_crew, (int, depth))
 {
-    int depth = (int)(intptr_t)p;
     if (depth == 0)
-        return (void *)(intptr_t)dfs_leaf();
+        return dfs_leaf();
     crew_task t[DFS_WIDTH];
     for (int i = 0; i < DFS_WIDTH; i++)
-        crew_spawn(&t[i], dfs_crew, (void *)(intptr_t)(depth - 1));
-    intptr_t sum = 0;
+        CREW_SPAWN_TO(&t[i], dfs_crew, depth - 1);
+    long sum = 0;
     for (int i = DFS_WIDTH - 1; i >= 0; i--)
-        sum += (intptr_t)crew_sync_call(&t[i], dfs_crew);
-    return (void *)sum;
+        sum += CREW_SYNC_FROM(&t[i], dfs_crew);
+    return sum;
 }
 
 #ifdef _OPENMP
@@ -84,13 +86,10 @@ static double dfs_run(void *ctx, int impl, crew_pool *pool, unsigned workers, fj
     case FJ_SEQ:
         leaves = seq_dfs(depth);
         break;
-    case FJ_CREW: {
-        void *r = NULL;
-        if (crew_run(pool, dfs_crew, (void *)(intptr_t)depth, &r) != 0)
+    case FJ_CREW:
+        if (CREW_RUN(pool, dfs_crew, &leaves, depth) != 0)
             return -1;
-        leaves = (long)(intptr_t)r;
         break;
-    }
     case FJ_OMP:
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)workers) default(none) shared(depth, leaves)

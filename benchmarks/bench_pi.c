@@ -8,8 +8,10 @@
  * generator per worker, so its count changes with the schedule).
  *   seq        seq_pi (seq/pi.c): both halves plain calls;
  *   crew       the first half (cnt / 2 samples) spawned, the second
- *              ((cnt + 1) / 2) called, then synced (crew_sync_call), down
- *              to single samples, no cutoff;
+ *              ((cnt + 1) / 2) called, then synced, down to single
+ *              samples, no cutoff: a typed task (CREW_TASK, CREW_SPAWN_TO,
+ *              CREW_CALL, CREW_SYNC_FROM; crew_spawn + crew_sync_call
+ *              before 2026-12-02);
  *   omp_tasks  the same with `#pragma omp task` and `taskwait`, no cutoff;
  *   tbb        the same with a tbb::task_group per split: run the first
  *              half, call the second, wait (peers/tbb.h); no cutoff.
@@ -22,22 +24,15 @@
 #include "peers/tbb.h"
 #endif
 
-typedef struct pi_arg {
-    long start, cnt;
-} pi_arg;
-
-static void *pi_crew(void *p)
+/* The typed layer's handle form, crew's fastest fork-join (docs/guide.md). */
+CREW_TASK(uint64_t, pi_crew, (long, start), (long, cnt))
 {
-    const pi_arg *a = p;
-    if (a->cnt == 1)
-        return (void *)(uintptr_t)pi_hit((uint64_t)a->start);
-    pi_arg first = {a->start, a->cnt / 2};
-    pi_arg second = {a->start + a->cnt / 2, (a->cnt + 1) / 2};
+    if (cnt == 1)
+        return (uint64_t)pi_hit((uint64_t)start);
     crew_task t;
-    crew_spawn(&t, pi_crew, &first);
-    uintptr_t hits = (uintptr_t)pi_crew(&second);
-    hits += (uintptr_t)crew_sync_call(&t, pi_crew);
-    return (void *)hits;
+    CREW_SPAWN_TO(&t, pi_crew, start, cnt / 2);
+    uint64_t hits = CREW_CALL(pi_crew, start + cnt / 2, (cnt + 1) / 2);
+    return hits + CREW_SYNC_FROM(&t, pi_crew);
 }
 
 #ifdef _OPENMP
@@ -88,14 +83,10 @@ static double pi_run(void *ctx, int impl, crew_pool *pool, unsigned workers,
     case FJ_SEQ:
         hits = seq_pi(0, n);
         break;
-    case FJ_CREW: {
-        pi_arg root = {0, n};
-        void *r = NULL;
-        if (crew_run(pool, pi_crew, &root, &r) != 0)
+    case FJ_CREW:
+        if (CREW_RUN(pool, pi_crew, &hits, 0, n) != 0)
             return -1;
-        hits = (uint64_t)(uintptr_t)r;
         break;
-    }
     case FJ_OMP:
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)workers) default(none) shared(n, hits)
