@@ -9,7 +9,9 @@
  * 3 ns of work per node, as fine-grained as fib.
  *   seq        seq_knapsack (seq/knapsack.c): both branches plain calls;
  *   crew       the "without" branch spawned, the "with" branch called,
- *              then synced (crew_sync_call), at every node, no cutoff
+ *              then synced, at every node, no cutoff: a typed task
+ *              (CREW_SPAWN_TO, CREW_CALL, CREW_SYNC_FROM; crew_spawn +
+ *              crew_sync_call before 2026-12-02)
  *              (n = 26: 97,516,741 nodes, 48,758,370 spawns);
  *   omp_tasks  the same tree with `#pragma omp task` for the "without"
  *              branch and `taskwait`, inside `parallel num_threads(W)` +
@@ -36,26 +38,18 @@ typedef struct ks_ctx {
     ks_item items[KS_MAX_ITEMS];
 } ks_ctx;
 
-typedef struct ks_arg {
-    const ks_item *e;
-    int c, n, v;
-} ks_arg;
-
-static void *ks_crew(void *p)
+/* The typed layer's handle form, crew's fastest fork-join (docs/guide.md). */
+CREW_TASK(int, ks_crew, (const ks_item *, e), (int, c), (int, n), (int, v))
 {
-    const ks_arg *a = p;
-    if (a->c < 0)
-        return (void *)(intptr_t)INT_MIN;
-    if (a->n == 0 || a->c == 0)
-        return (void *)(intptr_t)a->v;
-    const ks_item *e = a->e;
-    ks_arg without = {e + 1, a->c, a->n - 1, a->v};
-    ks_arg with = {e + 1, a->c - e->weight, a->n - 1, a->v + e->value};
+    if (c < 0)
+        return INT_MIN;
+    if (n == 0 || c == 0)
+        return v;
     crew_task t;
-    crew_spawn(&t, ks_crew, &without);
-    int w = (int)(intptr_t)ks_crew(&with);
-    int wo = (int)(intptr_t)crew_sync_call(&t, ks_crew);
-    return (void *)(intptr_t)(w > wo ? w : wo);
+    CREW_SPAWN_TO(&t, ks_crew, e + 1, c, n - 1, v);
+    int w = CREW_CALL(ks_crew, e + 1, c - e->weight, n - 1, v + e->value);
+    int wo = CREW_SYNC_FROM(&t, ks_crew);
+    return w > wo ? w : wo;
 }
 
 #ifdef _OPENMP
@@ -113,14 +107,10 @@ static double ks_run(void *ctx, int impl, crew_pool *pool, unsigned workers,
     case FJ_SEQ:
         best = seq_knapsack(k->items, k->capacity, k->n, 0);
         break;
-    case FJ_CREW: {
-        ks_arg root = {k->items, k->capacity, k->n, 0};
-        void *r = NULL;
-        if (crew_run(pool, ks_crew, &root, &r) != 0)
+    case FJ_CREW:
+        if (CREW_RUN(pool, ks_crew, &best, k->items, k->capacity, k->n, 0) != 0)
             return -1;
-        best = (int)(intptr_t)r;
         break;
-    }
     case FJ_OMP:
 #ifdef _OPENMP
 #pragma omp parallel num_threads((int)workers) default(none) shared(k, best)
