@@ -104,7 +104,7 @@ CREW_API void crew_typed_overflow_(void);
 #define CREW_PP_PUT_(type, name)                                                        \
     memcpy(crew_dst_ + offsetof(crew_args_t_, name), &crew_a_.name, sizeof(type));
 #define CREW_PP_GET_(type, name)                                                        \
-    memcpy(&crew_a_.name, crew_src_ + offsetof(crew_args_t_, name), sizeof(type));
+    memcpy(&crew_a_->name, crew_src_ + offsetof(crew_args_t_, name), sizeof(type));
 
 #define CREW_PP_FIELDS_(...) CREW_PP_MAP_(CREW_PP_FIELD_, CREW_PP_NONE_, __VA_ARGS__)
 #define CREW_PP_PARAMS_(...) CREW_PP_MAP_(CREW_PP_PARAM_, CREW_PP_COMMA_, __VA_ARGS__)
@@ -249,6 +249,13 @@ CREW_API void crew_typed_wrong_thread_(void);
         crew_t_->crew_reserved_[0] = (void *)(intptr_t)name##_crew_push_(crew_w_, crew_a_); \
         memcpy(&crew_t_->crew_reserved_[1], &crew_a_, CREW_TYPED_KEPT_SIZE_(crew_a_));  \
     }                                                                                   \
+    /* A private slot's arguments, out of its payload. */                               \
+    CREW_TYPED_FN_ void name##_crew_args_from_(name##_crew_args_ *crew_a_,              \
+                                              const unsigned char *crew_src_)           \
+    {                                                                                   \
+        typedef name##_crew_args_ crew_args_t_;                                         \
+        CREW_PP_GETS_(__VA_ARGS__)                                                      \
+    }                                                                                   \
     /* A sync whose slot is published (below split): the slow sync runs                 \
      * it here or waits for its thief; the result is then in *crew_sp_'s                \
      * payload. The callers pass crew_current_worker_ (the same state):                 \
@@ -278,14 +285,15 @@ CREW_API void crew_typed_wrong_thread_(void);
         if (CREW_TYPED_KEPT_SIZE_(*crew_a_) != 0)                                       \
             memcpy(crew_a_, &crew_t_->crew_reserved_[1], CREW_TYPED_KEPT_SIZE_(*crew_a_)); \
         else                                                                            \
-            memcpy(crew_a_, crew_w_->slots[crew_idx_].payload, sizeof *crew_a_);        \
+            name##_crew_args_from_(crew_a_, crew_w_->slots[crew_idx_].payload);         \
         crew_typed_check_(&crew_w_->slots[crew_idx_], name##_crew_thunk_);              \
         return 1;                                                                       \
     }                                                                                   \
     /* The newest slot, synced: 1 if it was still private (its arguments                \
-     * are in *crew_sp_'s payload, to run here), 0 if it ran (result in                 \
-     * the payload). */                                                                 \
-    CREW_TYPED_FN_ int name##_crew_sync_slot_(crew_worker_hot_ *crew_w_, crew_slot_ **crew_sp_) \
+     * are in `a`, to run here), 0 if it ran (result in *crew_sp_'s                     \
+     * payload). */                                                                     \
+    CREW_TYPED_FN_ int name##_crew_sync_slot_(crew_worker_hot_ *crew_w_, crew_slot_ **crew_sp_, \
+                                             name##_crew_args_ *crew_a_)                \
     {                                                                                   \
         crew_typed_here_check_(crew_w_);                                                \
         int crew_idx_ = crew_w_->top - 1;                                               \
@@ -293,8 +301,9 @@ CREW_API void crew_typed_wrong_thread_(void);
             name##_crew_sync_wait_(crew_current_worker_, crew_idx_, crew_sp_);          \
             return 0;                                                                   \
         }                                                                               \
-        *crew_sp_ = &crew_w_->slots[crew_idx_];                                         \
-        crew_typed_check_(*crew_sp_, name##_crew_thunk_);                               \
+        crew_slot_ *crew_s_ = &crew_w_->slots[crew_idx_];                               \
+        crew_typed_check_(crew_s_, name##_crew_thunk_);                                 \
+        name##_crew_args_from_(crew_a_, crew_s_->payload);                              \
         return 1;                                                                       \
     }
 
@@ -336,13 +345,9 @@ CREW_API void crew_typed_wrong_thread_(void);
     CREW_TYPED_FN_ ret name##_crew_sync_(crew_worker_hot_ *crew_w_)                     \
     {                                                                                   \
         crew_slot_ *crew_s_;                                                            \
-        if (name##_crew_sync_slot_(crew_w_, &crew_s_)) {                                \
-            name##_crew_args_ crew_a_;                                                  \
-            typedef name##_crew_args_ crew_args_t_;                                     \
-            const unsigned char *crew_src_ = crew_s_->payload;                          \
-            CREW_PP_GETS_(__VA_ARGS__)                                                  \
+        name##_crew_args_ crew_a_;                                                      \
+        if (name##_crew_sync_slot_(crew_w_, &crew_s_, &crew_a_))                        \
             return name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), crew_w_);              \
-        }                                                                               \
         ret crew_r_;                                                                    \
         memcpy(&crew_r_, crew_s_->payload, sizeof crew_r_);                             \
         return crew_r_;                                                                 \
@@ -384,13 +389,9 @@ CREW_API void crew_typed_wrong_thread_(void);
     CREW_TYPED_FN_ void name##_crew_sync_(crew_worker_hot_ *crew_w_)                    \
     {                                                                                   \
         crew_slot_ *crew_s_;                                                            \
-        if (name##_crew_sync_slot_(crew_w_, &crew_s_)) {                                \
-            name##_crew_args_ crew_a_;                                                  \
-            typedef name##_crew_args_ crew_args_t_;                                     \
-            const unsigned char *crew_src_ = crew_s_->payload;                          \
-            CREW_PP_GETS_(__VA_ARGS__)                                                  \
+        name##_crew_args_ crew_a_;                                                      \
+        if (name##_crew_sync_slot_(crew_w_, &crew_s_, &crew_a_))                        \
             name##_crew_body_(CREW_PP_ARGS_(__VA_ARGS__), crew_w_);                     \
-        }                                                                               \
     }                                                                                   \
     CREW_TYPED_FN_ void name##_crew_sync_from_(crew_worker_hot_ *crew_w_, crew_task *crew_t_) \
     {                                                                                   \

@@ -151,10 +151,6 @@ __attribute__((destructor)) static void delete_outside_key(void)
  * spawn then runs at its sync, and the next one tries again). */
 static crew_worker_hot_ *outside_thread_state(void)
 {
-    /* Made already (a caller that held crew_outside_worker_ from before):
-     * one state per thread. */
-    if (crew_current_worker_ != &crew_outside_worker_)
-        return crew_current_worker_;
     pthread_once(&outside_key_once, make_outside_key);
     if (!outside_key_made)
         return NULL;
