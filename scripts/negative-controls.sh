@@ -27,6 +27,11 @@ fi
 if [ -f tests/serial/cases_serial.c ]; then
     controls+=("serial_leave_cas:test_serial:serial/posts_racing_a_queue_going_idle_are_never_lost")
 fi
+if [ -f tests/cpp/cases_typed.cpp ]; then
+    # C++ typed macros given the body's hidden state: a lambda that a thief
+    # runs, or a std::thread the body starts, uses the body's thread's.
+    controls+=("typed_cpp_here:cpp/test_cpp:cpp/typed_*")
+fi
 
 status=0
 for entry in "${controls[@]}"; do

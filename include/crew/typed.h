@@ -120,8 +120,8 @@ CREW_API void crew_typed_overflow_(void);
  * thread's own), handed from call to call (CREW_CALL, and the sync that
  * runs a task it takes back) so that spawns and syncs in a body never
  * read the thread-local crew_current_worker_ again after a call. Anywhere
- * else crew_here_ names the function declared below (never defined, never
- * called), and the macros tell the two apart by type: CREW_HERE_ is the
+ * else crew_here_ names the function below (never called; defined, so
+ * that an -O0 build, which keeps every reference, links), and the macros tell the two apart by type: CREW_HERE_ is the
  * body's parameter, or crew_typed_here_(). No address is taken, so
  * the parameter stays in a register. (A parameter shadowing a function
  * draws no -Wshadow warning from gcc or clang.) C++ code always reads the
@@ -144,7 +144,16 @@ static inline crew_worker_hot_ *crew_typed_here_(void)
         w = crew_typed_here_slow_();
     return w;
 }
-#ifdef __cplusplus
+#if defined(__cplusplus) && defined(CREW_NEGATIVE_CONTROL_TYPED_CPP_HERE)
+/* Negative control typed_cpp_here (tests only, never in a real build):
+ * the body's parameter in C++ too, as before the fix below. The cpp
+ * suite's typed cases must fail with it. */
+extern "C++" {
+static inline crew_worker_hot_ *crew_here_pick_(crew_worker_hot_ *here) { return here; }
+static inline crew_worker_hot_ *crew_here_pick_(void (*)(void)) { return crew_typed_here_(); }
+}
+#define CREW_HERE_ crew_here_pick_(crew_here_)
+#elif defined(__cplusplus)
 /* C++: always the thread's state. A lambda in a body (crew::join, a
  * parallel loop, std::thread) would capture the body's parameter and
  * could run on another thread with it. */

@@ -39,7 +39,9 @@
     X(group_tasks_cancelled_by_shutdown_free_their_callables)                \
     X(graph_runs_in_order_and_again_and_frees_its_callables)                 \
     X(graph_node_exception_skips_the_rest_and_reaches_run)                   \
-    X(graph_cycle_and_misuse_throw_system_error)
+    X(graph_cycle_and_misuse_throw_system_error)                            \
+    X(typed_macros_in_a_stolen_lambda_use_the_thiefs_state)                  \
+    X(typed_macros_in_a_std_thread_started_by_a_body_use_its_state)
 
 #ifdef __cplusplus
 extern "C" {
