@@ -240,8 +240,7 @@ CREW_API void crew_typed_wrong_thread_(void);
             unsigned char *crew_dst_ = crew_s_->payload;                                \
             CREW_PP_PUTS_(__VA_ARGS__)                                                  \
         }                                                                               \
-        crew_s_->job.fn = name##_crew_thunk_;                                           \
-        crew_s_->job.arg = crew_s_->payload;                                            \
+        CREW_TYPED_SET_FN_(crew_s_, name##_crew_thunk_);                                \
         return crew_top_;                                                               \
     }                                                                                   \
     CREW_TYPED_FN_ void name##_crew_spawn_(crew_worker_hot_ *crew_w_, CREW_PP_PARAMS_(__VA_ARGS__)) \
@@ -316,11 +315,22 @@ CREW_API void crew_typed_wrong_thread_(void);
         return 1;                                                                       \
     }
 
+/* A typed spawn's record, as the fast path writes it (CREW_TYPED_MARK_),
+ * and its thunk, read back from a private slot or a published one. */
+#ifdef CREW_TYPED_MARK_
+#define CREW_TYPED_SET_FN_(s, thunk)                                                    \
+    ((s)->job.fn = (crew_fn)((uintptr_t)(thunk) | CREW_TYPED_MARK_))
+#define CREW_TYPED_FN_OF_(s) ((crew_fn)((uintptr_t)(s)->job.fn & ~CREW_TYPED_MARK_))
+#else
+#define CREW_TYPED_SET_FN_(s, thunk) ((s)->job.fn = (thunk), (s)->job.arg = (s)->payload)
+#define CREW_TYPED_FN_OF_(s) ((s)->job.fn)
+#endif
+
 #ifdef CREW_DEBUG
 /* The newest slot must hold a spawn of the task being synced. */
 #define crew_typed_check_(s, thunk)                                                     \
     do {                                                                                \
-        if ((s)->job.fn != (thunk))                                                     \
+        if (CREW_TYPED_FN_OF_(s) != (thunk))                                            \
             crew_sync_order_violation_();                                               \
     } while (0)
 #else

@@ -187,9 +187,19 @@ static int publish_oldest_private(crew_worker *w)
     crew_worker_hot_ *h = &w->hot;
     if (h->split == h->top)
         return 0;
-    /* The fast path wrote only fn and arg: fill in what thieves and
-     * waiters read before the push's release makes the slot visible. */
-    crew_job_ *j = &h->slots[h->split].job;
+    /* The fast path wrote only fn and arg, or a typed spawn only its
+     * marked fn (CREW_TYPED_MARK_): complete the record with what thieves
+     * and waiters read before the push's release makes the slot visible.
+     * (Done again, if the push fails, by the next try: it is the same.) */
+    crew_slot_ *s = &h->slots[h->split];
+    crew_job_ *j = &s->job;
+#ifdef CREW_TYPED_MARK_
+    uintptr_t fn = (uintptr_t)j->fn;
+    if (fn & CREW_TYPED_MARK_) {
+        j->fn = (crew_fn)(fn & ~CREW_TYPED_MARK_);
+        j->arg = s->payload;
+    }
+#endif
     j->finish = NULL;
     j->state = CREW_SPAWN_PENDING;
     j->runner = NULL;
