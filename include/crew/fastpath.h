@@ -28,6 +28,8 @@
 
 #include <string.h>
 
+#include "port.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -156,6 +158,7 @@ static inline void crew_count_(uint64_t *c)
 {
     __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
 }
+
 
 /* Whether a spawn may take the fast path: a free slot, something already
  * published, nobody asking for work. */

@@ -65,7 +65,7 @@ echo "installed into $prefix (libdir $lib)"
 # The project's default_library is both: the shared and the static library.
 real=$lib/libcrew.so.$version
 cmp -s "$inc/crew.h" "$source/include/crew.h" || fail "$inc/crew.h missing or not include/crew.h"
-for h in fastpath.h typed.h; do
+for h in fastpath.h port.h typed.h; do
     cmp -s "$inc/crew/$h" "$source/include/crew/$h" ||
         fail "$inc/crew/$h missing or not include/crew/$h"
 done
@@ -91,7 +91,7 @@ soname=$(readelf -d "$real" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
 if readelf -d "$real" | grep -E '\((RPATH|RUNPATH)\)'; then
     fail "the installed libcrew.so.$version carries an RPATH/RUNPATH"
 fi
-echo "files: crew.h, crew/fastpath.h, crew/typed.h, crew.hpp, libcrew.so.$version (SONAME $soname) + 2 links, libcrew.a, crew.pc, cmake/crew/"
+echo "files: crew.h, crew/fastpath.h, crew/port.h, crew/typed.h, crew.hpp, libcrew.so.$version (SONAME $soname) + 2 links, libcrew.a, crew.pc, cmake/crew/"
 
 # ---- pkg-config ----
 # As a user points it at a non-system prefix. atomic_ops, which crew.pc

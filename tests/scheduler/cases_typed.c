@@ -41,6 +41,43 @@ int typed_fib_is_right_on_pools_and_outside_them(void)
     return 0;
 }
 
+/* fib with a handle, spawning with CREW_CALL for the other half. */
+CREW_TASK(long, tfib_h, (long, n))
+{
+    if (n < 2)
+        return n;
+    crew_task t;
+    CREW_SPAWN_TO(&t, tfib_h, n - 1);
+    long b = CREW_CALL(tfib_h, n - 2);
+    return CREW_SYNC_FROM(&t, tfib_h) + b;
+}
+
+/* Typed spawns count in `spawns` and `tasks_run` as crew_spawn's do, on
+ * 1 and 2 workers (published, stolen or taken back: the typed fast path
+ * counts with its own add, crew/port.h). */
+int typed_spawns_are_counted_exactly_in_the_stats(void)
+{
+    for (unsigned workers = 1; workers <= 2; workers++) {
+        crew_pool *p = test_pool(workers, 0, false);
+        CHECK(p != NULL);
+        long n = 18, a = -1, b = -1;
+        CHECK(CREW_RUN(p, tfib, &a, n) == 0);
+        CHECK(CREW_RUN(p, tfib_h, &b, n) == 0);
+        CHECK(a == test_fib_seq(n) && b == test_fib_seq(n));
+        CHECK(crew_pool_shutdown(p, false) == 0);
+        crew_stats s;
+        crew_pool_stats(p, &s);
+        /* fib(n) spawns fib(n+1) - 1 times: one per internal node. */
+        uint64_t spawns = 2 * ((uint64_t)test_fib_seq(n + 1) - 1);
+        CHECKF(s.spawns == spawns, "%u workers: spawns %lu, expected %lu", workers,
+               (unsigned long)s.spawns, (unsigned long)spawns);
+        CHECKF(s.tasks_run == spawns + 2, "%u workers: tasks_run %lu, expected %lu", workers,
+               (unsigned long)s.tasks_run, (unsigned long)(spawns + 2));
+        CHECK(crew_pool_destroy(p) == 0);
+    }
+    return 0;
+}
+
 /* A tree whose nodes have a number of children that depends on their
  * data: each node's children are spawned in a loop and synced in a loop,
  * with no storage of the caller's. */

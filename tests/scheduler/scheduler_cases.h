@@ -40,6 +40,7 @@
     X(tasks_posted_inside_back_to_back_each_wake_a_sleeper)                 \
     X(the_injector_never_looks_empty_while_it_holds_an_item)                \
     X(typed_fib_is_right_on_pools_and_outside_them)                         \
+    X(typed_spawns_are_counted_exactly_in_the_stats)                         \
     X(typed_children_of_data_dependent_number_are_each_synced_once)         \
     X(typed_tasks_take_mixed_arguments_wide_results_and_void)               \
     X(typed_handles_keep_or_reload_arguments_and_sync_each_once)            \
