@@ -121,8 +121,9 @@ CREW_API void crew_typed_overflow_(void);
  * runs a task it takes back) so that spawns and syncs in a body never
  * read the thread-local crew_current_worker_ again after a call. Anywhere
  * else crew_here_ names the function below (never called; defined, so
- * that an -O0 build, which keeps every reference, links), and the macros tell the two apart by type: CREW_HERE_ is the
- * body's parameter, or crew_typed_here_(). No address is taken, so
+ * that an -O0 build, which keeps every reference, links), and the macros
+ * tell the two apart by type: CREW_HERE_ is the body's parameter, or
+ * crew_typed_here_(). No address is taken, so
  * the parameter stays in a register. (A parameter shadowing a function
  * draws no -Wshadow warning from gcc or clang.) C++ code always reads the
  * thread-local pointer (below).
@@ -234,11 +235,7 @@ CREW_API void crew_typed_wrong_thread_(void);
         __asm__ volatile("" : "+r"(crew_lw_));                                          \
         if (!crew_spawn_fast_ok_(crew_lw_, crew_top_))                                  \
             return name##_crew_push_slow_(crew_w_, crew_a_);                            \
-        crew_slot_ *crew_s_ = &crew_w_->slots[crew_top_];                               \
-        crew_w_->top = crew_top_ + 1;                                                   \
-        /* crew/port.h: the typed spawns 6-7% faster with it, crew_spawn         \
-         * 3% slower (scripts/fib-ab.sh), so only these use it. */                      \
-        crew_count_add_(&crew_s_->uses);                                                \
+        crew_slot_ *crew_s_ = crew_spawn_take_(crew_w_, crew_top_, 1);                  \
         {                                                                               \
             typedef name##_crew_args_ crew_args_t_;                                     \
             unsigned char *crew_dst_ = crew_s_->payload;                                \
@@ -318,17 +315,6 @@ CREW_API void crew_typed_wrong_thread_(void);
         name##_crew_args_from_(crew_a_, crew_s_->payload);                              \
         return 1;                                                                       \
     }
-
-/* A typed spawn's record, as the fast path writes it (CREW_TYPED_MARK_),
- * and its thunk, read back from a private slot or a published one. */
-#ifdef CREW_TYPED_MARK_
-#define CREW_TYPED_SET_FN_(s, thunk)                                                    \
-    ((s)->job.fn = (crew_fn)((uintptr_t)(thunk) | CREW_TYPED_MARK_))
-#define CREW_TYPED_FN_OF_(s) ((crew_fn)((uintptr_t)(s)->job.fn & ~CREW_TYPED_MARK_))
-#else
-#define CREW_TYPED_SET_FN_(s, thunk) ((s)->job.fn = (thunk), (s)->job.arg = (s)->payload)
-#define CREW_TYPED_FN_OF_(s) ((s)->job.fn)
-#endif
 
 #ifdef CREW_DEBUG
 /* The newest slot must hold a spawn of the task being synced. */

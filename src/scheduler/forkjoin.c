@@ -193,13 +193,11 @@ static int publish_oldest_private(crew_worker *w)
      * (Done again, if the push fails, by the next try: it is the same.) */
     crew_slot_ *s = &h->slots[h->split];
     crew_job_ *j = &s->job;
-#ifdef CREW_TYPED_MARK_
-    uintptr_t fn = (uintptr_t)j->fn;
-    if (fn & CREW_TYPED_MARK_) {
-        j->fn = (crew_fn)(fn & ~CREW_TYPED_MARK_);
+    crew_fn fn = CREW_TYPED_FN_OF_(s);
+    if (fn != j->fn) { /* marked: a typed spawn's fast path */
+        j->fn = fn;
         j->arg = s->payload;
     }
-#endif
     j->finish = NULL;
     j->state = CREW_SPAWN_PENDING;
     j->runner = NULL;
