@@ -214,8 +214,9 @@ CREW_API void crew_typed_wrong_thread_(void);
      * taken here, never in the task's body, which then needs no stack                  \
      * frame for them. A typed spawn with no slot aborts. */                            \
     static __attribute__((noinline, cold, unused)) int name##_crew_push_slow_(          \
-        crew_worker_hot_ *crew_w_, name##_crew_args_ crew_a_)                           \
+        crew_worker_hot_ *crew_w_, CREW_PP_PARAMS_(__VA_ARGS__))                        \
     {                                                                                   \
+        name##_crew_args_ crew_a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                      \
         int crew_top_ = crew_spawn_payload_slow_(crew_w_, name##_crew_thunk_, &crew_a_, sizeof crew_a_); \
         if (crew_top_ < 0)                                                              \
             crew_typed_overflow_();                                                     \
@@ -234,7 +235,7 @@ CREW_API void crew_typed_wrong_thread_(void);
         crew_worker_hot_ *crew_lw_ = crew_w_;                                           \
         __asm__ volatile("" : "+r"(crew_lw_));                                          \
         if (!crew_spawn_fast_ok_(crew_lw_, crew_top_))                                  \
-            return name##_crew_push_slow_(crew_w_, crew_a_);                            \
+            return name##_crew_push_slow_(crew_w_, CREW_PP_ARGS_(__VA_ARGS__));         \
         crew_slot_ *crew_s_ = crew_spawn_take_(crew_w_, crew_top_, 1);                  \
         {                                                                               \
             typedef name##_crew_args_ crew_args_t_;                                     \
