@@ -85,11 +85,14 @@ int crew_slots_init(crew_worker_hot_ *h, int is_worker)
 {
     size_t n = SLOTS_RESERVED;
     void *p = NULL;
-    while (n >= SLOTS_SMALLEST && (p = crew_reserve(n * sizeof(crew_slot_))) == NULL)
+    /* One slot more, below slot 0: the sentinel a typed sync with nothing
+     * spawned reads as slot -1 (crew_sync_slow_), never written, never an
+     * argument of any spawn. */
+    while (n >= SLOTS_SMALLEST && (p = crew_reserve((n + 1) * sizeof(crew_slot_))) == NULL)
         n /= 16;
     if (p == NULL)
         return ENOMEM;
-    h->slots = p;
+    h->slots = (crew_slot_ *)p + 1;
     h->cap = (int)n;
     h->top = 0;
     h->split = 0;
@@ -102,7 +105,7 @@ int crew_slots_init(crew_worker_hot_ *h, int is_worker)
 void crew_slots_free(crew_worker_hot_ *h)
 {
     if (h->slots != NULL)
-        crew_unreserve(h->slots, (size_t)h->cap * sizeof(crew_slot_));
+        crew_unreserve(h->slots - 1, ((size_t)h->cap + 1) * sizeof(crew_slot_));
     h->slots = NULL;
 }
 
@@ -364,8 +367,20 @@ static void slot_released(crew_worker_hot_ *h, int idx)
     limit_after_release(h);
 }
 
+static void typed_sync_of_nothing(void)
+{
+    fprintf(stderr, "crew: a typed sync (CREW_SYNC or CREW_SYNC_FROM) found no unsynced "
+                    "spawn on this thread\n");
+    abort();
+}
+
 void *crew_sync_slow_(crew_worker_hot_ *h, int idx, crew_fn fn, void *arg)
 {
+    /* A typed sync with no unsynced spawn on its thread (CREW_SYNC of
+     * nothing: index -1, whose payload is the stack's sentinel slot, which
+     * no spawn is ever given as its argument). */
+    if (idx < 0 && h->slots != NULL && arg == (void *)h->slots[-1].payload)
+        typed_sync_of_nothing();
     /* No slot (the stack was full, or no memory for an outside thread's
      * stack), or a thread outside every pool: run it here. */
     if (idx < 0 || !h->is_worker)

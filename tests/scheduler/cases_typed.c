@@ -433,6 +433,53 @@ int typed_task_on_a_thread_whose_state_failed_first(void)
     return 0;
 }
 
+/* A typed sync with nothing spawned stops with a message (SIGABRT), on a
+ * pool's worker and on a thread outside every pool; before, it ran the
+ * thunk on the payload of slot -1, out of the stack's bounds. */
+
+CREW_TASK(long, sync_of_nothing, (long, n))
+{
+    if (n == 0)
+        return 0;
+    return n + CREW_SYNC(sync_of_nothing);
+}
+
+static int sync_of_nothing_in_child(int on_pool)
+{
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        long r = -1;
+        if (on_pool) {
+            crew_pool *p = test_pool(1, 0, false);
+            if (p == NULL || CREW_RUN(p, sync_of_nothing, &r, 1) != 0)
+                _exit(3);
+        } else {
+            r = sync_of_nothing(1);
+        }
+        _exit(r == -1 ? 4 : 5);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return st;
+}
+
+int typed_sync_with_nothing_spawned_aborts_with_a_message(void)
+{
+    for (int on_pool = 0; on_pool < 2; on_pool++) {
+        int st = sync_of_nothing_in_child(on_pool);
+        CHECK(st != -1);
+        CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+               "%s: status %#x (signal %d; exit 4 or 5: the sync returned)",
+               on_pool ? "on a pool" : "outside every pool", st,
+               WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    }
+    return 0;
+}
+
 /* ---- stealability ---- */
 
 typedef struct steal_round {

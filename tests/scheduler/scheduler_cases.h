@@ -46,6 +46,7 @@
     X(typed_handles_keep_or_reload_arguments_and_sync_each_once)            \
     X(typed_calls_and_spawns_outside_bodies_share_the_slot_stack)           \
     X(typed_task_on_a_thread_whose_state_failed_first)                      \
+    X(typed_sync_with_nothing_spawned_aborts_with_a_message)                \
     X(a_spawn_is_taken_by_an_idle_worker_while_its_spawner_works)           \
     SCHEDULER_DEBUG_CASES(X)
 
