@@ -98,6 +98,26 @@ CREW_API void crew_typed_overflow_(void);
 #define CREW_PP_PARAM_(type, name) type name
 #define CREW_PP_NAME_(type, name) name
 #define CREW_PP_ARG_(type, name) crew_a_.name
+/* A parameter of array type decays to a pointer, while the argument
+ * struct's field keeps the array: the spawn would store the pointer's
+ * bits in the array. Inside a function taking the parameters, such a
+ * parameter's type is then not the type written (a size compare would
+ * miss char[8] on a 64-bit target). */
+#ifdef __cplusplus
+extern "C++" {
+template <typename A, typename B> struct crew_same_type_ { enum { value = 0 }; };
+template <typename A> struct crew_same_type_<A, A> { enum { value = 1 }; };
+}
+#define CREW_PP_IS_TYPE_(name, type) (crew_same_type_<decltype(name), type>::value)
+#elif defined(__GNUC__)
+#define CREW_PP_IS_TYPE_(name, type) __builtin_types_compatible_p(__typeof__(name), type)
+#else
+#define CREW_PP_IS_TYPE_(name, type) (sizeof(name) == sizeof(type))
+#endif
+#define CREW_PP_NOT_ARRAY_(type, name)                                                  \
+    CREW_STATIC_ASSERT_(CREW_PP_IS_TYPE_(name, type),                                   \
+                        "task parameter " #name " has an array type: pass a "           \
+                        "pointer, or wrap the array in a struct");
 /* One argument into / out of a payload, field by field (a copy of the
  * whole struct goes through the stack: 2x slower on knapsack's four
  * arguments). crew_args_t_ is the task's argument struct. */
@@ -112,6 +132,7 @@ CREW_API void crew_typed_overflow_(void);
 #define CREW_PP_ARGS_(...) CREW_PP_MAP_(CREW_PP_ARG_, CREW_PP_COMMA_, __VA_ARGS__)
 #define CREW_PP_PUTS_(...) CREW_PP_MAP_(CREW_PP_PUT_, CREW_PP_NONE_, __VA_ARGS__)
 #define CREW_PP_GETS_(...) CREW_PP_MAP_(CREW_PP_GET_, CREW_PP_NONE_, __VA_ARGS__)
+#define CREW_PP_NOT_ARRAYS_(...) CREW_PP_MAP_(CREW_PP_NOT_ARRAY_, CREW_PP_NONE_, __VA_ARGS__)
 
 /* ---- the hidden worker ----
  *
@@ -219,6 +240,7 @@ CREW_API void crew_typed_wrong_thread_(void);
     static __attribute__((noinline, cold, unused)) int name##_crew_push_slow_(          \
         crew_worker_hot_ *crew_w_, CREW_PP_PARAMS_(__VA_ARGS__))                        \
     {                                                                                   \
+        CREW_PP_NOT_ARRAYS_(__VA_ARGS__)                                                \
         name##_crew_args_ crew_a_ = {CREW_PP_NAMES_(__VA_ARGS__)};                      \
         int crew_top_ = crew_spawn_payload_slow_(crew_w_, name##_crew_thunk_, &crew_a_, sizeof crew_a_); \
         if (crew_top_ < 0)                                                              \
