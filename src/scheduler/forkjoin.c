@@ -367,10 +367,11 @@ static void slot_released(crew_worker_hot_ *h, int idx)
     limit_after_release(h);
 }
 
-static void typed_sync_of_nothing(void)
+/* A misuse of spawn and sync that cannot be answered with an error value:
+ * prints what happened (msg: "crew: ..." and a newline) and aborts. */
+static __attribute__((noreturn, cold)) void misuse(const char *msg)
 {
-    fprintf(stderr, "crew: a typed sync (CREW_SYNC or CREW_SYNC_FROM) found no unsynced "
-                    "spawn on this thread\n");
+    fputs(msg, stderr);
     abort();
 }
 
@@ -380,7 +381,8 @@ void *crew_sync_slow_(crew_worker_hot_ *h, int idx, crew_fn fn, void *arg)
      * nothing: index -1, whose payload is the stack's sentinel slot, which
      * no spawn is ever given as its argument). */
     if (idx < 0 && h->slots != NULL && arg == (void *)h->slots[-1].payload)
-        typed_sync_of_nothing();
+        misuse("crew: a typed sync (CREW_SYNC or CREW_SYNC_FROM) found no unsynced "
+               "spawn on this thread\n");
     /* No slot (the stack was full, or no memory for an outside thread's
      * stack), or a thread outside every pool: run it here. */
     if (idx < 0 || !h->is_worker)
@@ -421,24 +423,21 @@ void *crew_sync_slow_(crew_worker_hot_ *h, int idx, crew_fn fn, void *arg)
 
 void crew_typed_overflow_(void)
 {
-    fprintf(stderr, "crew: a typed spawn found no free slot (more unsynced spawns on "
-                    "this thread than its slot stack holds, or no memory for the stack)\n");
-    abort();
+    misuse("crew: a typed spawn found no free slot (more unsynced spawns on "
+           "this thread than its slot stack holds, or no memory for the stack)\n");
 }
 
 void crew_typed_wrong_thread_(void)
 {
-    fprintf(stderr, "crew: a typed task's spawn or sync ran on another thread than its body "
-                    "(a nested function or block using CREW_SPAWN, CREW_CALL or CREW_SYNC "
-                    "that runs elsewhere)\n");
-    abort();
+    misuse("crew: a typed task's spawn or sync ran on another thread than its body "
+           "(a nested function or block using CREW_SPAWN, CREW_CALL or CREW_SYNC "
+           "that runs elsewhere)\n");
 }
 
 void crew_sync_order_violation_(void)
 {
-    fprintf(stderr, "crew: crew_sync out of LIFO order (a task spawned after the one "
-                    "being synced has not been synced yet)\n");
-    abort();
+    misuse("crew: crew_sync out of LIFO order (a task spawned after the one "
+           "being synced has not been synced yet)\n");
 }
 
 void crew_spawn_extern(crew_task *t, crew_fn fn, void *arg)

@@ -56,25 +56,20 @@ static void *dbg_right_order(void *arg)
     return NULL;
 }
 
+static int dbg_run_root(void *root)
+{
+    crew_pool *p = test_pool(1, 0, false);
+    if (p == NULL)
+        return 3;
+    crew_run(p, *(const crew_fn *)root, NULL, NULL);
+    crew_pool_destroy(p);
+    return 0;
+}
+
 /* Runs root on a 1-worker pool in a child process: the child's fate. */
 static int dbg_child(crew_fn root)
 {
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        crew_pool *p = test_pool(1, 0, false);
-        if (p == NULL)
-            _exit(3);
-        crew_run(p, root, NULL, NULL);
-        crew_pool_destroy(p);
-        _exit(0);
-    }
-    int status;
-    if (waitpid(pid, &status, 0) != pid)
-        return -1;
-    return status;
+    return test_child_status(dbg_run_root, &root);
 }
 
 int a_sync_out_of_lifo_order_aborts_in_debug_builds(void)

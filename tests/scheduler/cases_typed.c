@@ -406,21 +406,22 @@ static void *typed_after_failed_state(void *arg)
     return NULL;
 }
 
+/* The child's body: 3 no thread, 4 a wrong answer, 5 the right one. */
+static int failed_state_in_child(void *unused)
+{
+    (void)unused;
+    long r = -1;
+    pthread_t t;
+    if (pthread_create(&t, NULL, typed_after_failed_state, &r) != 0)
+        return 3;
+    pthread_join(t, NULL);
+    return r == 610 ? 5 : 4;
+}
+
 int typed_task_on_a_thread_whose_state_failed_first(void)
 {
-    fflush(stderr);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        long r = -1;
-        pthread_t t;
-        if (pthread_create(&t, NULL, typed_after_failed_state, &r) != 0)
-            _exit(3);
-        pthread_join(t, NULL);
-        _exit(r == 610 ? 5 : 4);
-    }
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
+    int st = test_child_status(failed_state_in_child, NULL);
+    CHECK(st != -1);
     CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
            "status %#x (exit 4: a wrong answer; 5: the right one, without the abort)", st);
     /* And a fresh thread whose allocations succeed gets the answer. */
@@ -444,33 +445,24 @@ CREW_TASK(long, sync_of_nothing, (long, n))
     return n + CREW_SYNC(sync_of_nothing);
 }
 
-static int sync_of_nothing_in_child(int on_pool)
+/* The child's body: 3 no pool, 4 or 5 the sync returned. */
+static int sync_of_nothing_in_child(void *on_pool)
 {
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        long r = -1;
-        if (on_pool) {
-            crew_pool *p = test_pool(1, 0, false);
-            if (p == NULL || CREW_RUN(p, sync_of_nothing, &r, 1) != 0)
-                _exit(3);
-        } else {
-            r = sync_of_nothing(1);
-        }
-        _exit(r == -1 ? 4 : 5);
+    long r = -1;
+    if (*(const int *)on_pool) {
+        crew_pool *p = test_pool(1, 0, false);
+        if (p == NULL || CREW_RUN(p, sync_of_nothing, &r, 1) != 0)
+            return 3;
+    } else {
+        r = sync_of_nothing(1);
     }
-    int st;
-    if (waitpid(pid, &st, 0) != pid)
-        return -1;
-    return st;
+    return r == -1 ? 4 : 5;
 }
 
 int typed_sync_with_nothing_spawned_aborts_with_a_message(void)
 {
     for (int on_pool = 0; on_pool < 2; on_pool++) {
-        int st = sync_of_nothing_in_child(on_pool);
+        int st = test_child_status(sync_of_nothing_in_child, &on_pool);
         CHECK(st != -1);
         CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
                "%s: status %#x (signal %d; exit 4 or 5: the sync returned)",

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,20 @@ void test_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
+}
+
+int test_child_status(int (*body)(void *), void *arg)
+{
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0)
+        _exit(body(arg));
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    return status;
 }
 
 void test_spin_until(_Atomic int *flag)

@@ -18,4 +18,8 @@ void test_sleep_ms(long ms);
 /* Spins until *flag is set, or 2 s pass (a test then fails on its own
  * check rather than hanging). */
 void test_spin_until(_Atomic int *flag);
+/* Runs body(arg) in a forked child, which then exits with body's return
+ * value: the child's wait status (a crash or an abort shows as a signal),
+ * or -1 if fork or waitpid failed. */
+int test_child_status(int (*body)(void *), void *arg);
 #endif
